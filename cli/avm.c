@@ -1,0 +1,121 @@
+/* cli/avm.c — the VM driver: avm run (and avm FILE). */
+#include <getopt.h>
+#include <gc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/common.h"
+
+static const char *prog = "avm";
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "Usage: avm run [OPTION]... FILE [-- ARG...]\n"
+          "       avm FILE [-- ARG...]\n"
+          "\n"
+          "Runs FILE, a program in source (.avm) or bytecode (.avmb) form, and prints\n"
+          "the value of its last expression.  (command-line) gives the ARGs.\n"
+          "\n"
+          "Options:\n"
+          "      --allow-unsafe  run programs that use unsafe AVM instructions\n"
+          "      --stack N       allow N nested calls (default %d)\n"
+          "  -h, --help          show this help\n"
+          "  -V, --version       show the version\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 compile error or invalid\n"
+          "bytecode, 64 usage error, 66 unreadable input.\n",
+          AVM_DEFAULT_MAX_DEPTH);
+}
+
+/* Runs the top-level program of [m] to its end. */
+static int run_module(VM *vm, Module *m) {
+  vm_link(vm, m);
+  Fiber *f = fiber_new(vm, proto_main_closure(m), NULL, 0);
+  VMStatus st;
+  for (;;) {
+    st = vm_run(f);
+    if (st == VM_TAU) continue;
+    if (st == VM_VIS) {
+      fflush(stdout);
+      Loc loc = fiber_loc(f, f->nframes - 1);
+      diag_print_loc(stderr, loc);
+      fprintf(stderr, "error: AVM instruction '%s' needs the AVM runtime, which this build does not have yet\n",
+              instr_info[f->vis_instr].name);
+      return EX_AVM_RUNTIME;
+    }
+    break;
+  }
+  if (st == VM_ERROR) {
+    fflush(stdout);
+    if (vm->exit_requested) return vm->exit_requested - 1;
+    vm_print_error(stderr, &f->error);
+    return EX_AVM_RUNTIME;
+  }
+  if (f->result.tag != T_UNSPEC) {
+    v_write(stdout, f->result);
+    fputc('\n', stdout);
+  }
+  return fflush(stdout) == 0 ? EX_AVM_OK : EX_AVM_IOERR;
+}
+
+static int cmd_run(int argc, char **argv) {
+  static const struct option longopts[] = {
+    { "allow-unsafe", no_argument, NULL, 'u' },
+    { "stack", required_argument, NULL, 's' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  bool allow_unsafe = false;
+  long stack = AVM_DEFAULT_MAX_DEPTH;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+    switch (c) {
+      case 'u': allow_unsafe = true; break;
+      case 's': {
+        char *end;
+        stack = strtol(optarg, &end, 10);
+        if (*end || stack < 1 || stack > 100000000)
+          return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
+        break;
+      }
+      case 'h': usage(stdout); return EX_AVM_OK;
+      case 'V': cli_print_version(prog); return EX_AVM_OK;
+      default: return cli_usage_error(prog, "invalid option");
+    }
+  }
+  if (optind >= argc) return cli_usage_error(prog, "run: missing program file");
+  const char *file = argv[optind++];
+  if (optind < argc && strcmp(argv[optind], "--") == 0) optind++;
+  VM *vm = cli_new_vm();
+  vm->max_depth = (size_t)stack;
+  Value args = v_nil();
+  for (int j = argc - 1; j >= optind; j--) args = v_cons(v_cstring(argv[j]), args);
+  vm->command_line = args;
+  int status = EX_AVM_OK;
+  Module *m = cli_load_program(vm, file, allow_unsafe, true, &status);
+  if (!m) return status;
+  return run_module(vm, m);
+}
+
+int main(int argc, char **argv) {
+  GC_INIT();
+  if (argc < 2) return cli_usage_error(prog, "missing command (run) or program file");
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    usage(stdout);
+    return EX_AVM_OK;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+    cli_print_version(prog);
+    return EX_AVM_OK;
+  }
+  if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+  if (cmd[0] == '-' && cmd[1] != '\0') return cmd_run(argc, argv);
+  size_t n = strlen(cmd);
+  if ((n > 4 && strcmp(cmd + n - 4, ".avm") == 0) || (n > 5 && strcmp(cmd + n - 5, ".avmb") == 0) ||
+      strchr(cmd, '/'))
+    return cmd_run(argc, argv);
+  return cli_usage_error(prog, "unknown command '%s'", cmd);
+}

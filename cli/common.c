@@ -1,0 +1,104 @@
+/* cli/common.c — input files, program loading (source or verified
+ * bytecode), and the shared bits of the command-line interface. */
+#include <errno.h>
+#include <gc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/common.h"
+#include "config.h"
+#include "stdlib/prelude.h"
+#include "vm/avmb.h"
+#include "vm/loader.h"
+
+char *cli_read_file(const char *path, size_t *len) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap);
+  if (!buf) abort();
+  for (;;) {
+    if (n + 1 >= cap) {
+      cap *= 2;
+      char *nb = realloc(buf, cap);
+      if (!nb) abort();
+      buf = nb;
+    }
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int failed = ferror(f);
+  if (f != stdin) fclose(f);
+  if (failed) {
+    free(buf);
+    errno = EIO;
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+VM *cli_new_vm(void) {
+  VM *vm = vm_new();
+  prelude_load(vm);
+  return vm;
+}
+
+static Module *load_bytecode(const char *path, const char *data, size_t len, bool allow_unsafe, bool for_run,
+                             int *status) {
+  char err[512];
+  Module *m = avmb_load((const unsigned char *)data, len, err, sizeof err);
+  if (m && !vm_verify(m, err, sizeof err)) m = NULL;
+  if (!m) {
+    fprintf(stderr, "%s: error: %s\n", path, err);
+    *status = EX_AVM_COMPILE;
+    return NULL;
+  }
+  if (for_run && (m->flags & MODULE_UNSAFE) && !allow_unsafe) {
+    fprintf(stderr, "%s: error: this bytecode uses unsafe instructions; run it with --allow-unsafe\n", path);
+    *status = EX_AVM_COMPILE;
+    return NULL;
+  }
+  return m;
+}
+
+Module *cli_load_program(VM *vm, const char *path, bool allow_unsafe, bool for_run, int *status) {
+  size_t len;
+  char *data = cli_read_file(path, &len);
+  if (!data) {
+    fprintf(stderr, "%s: error: cannot read file: %s\n", path, strerror(errno));
+    *status = EX_AVM_NOINPUT;
+    return NULL;
+  }
+  if (len >= AVMB_MAGIC_LEN && memcmp(data, AVMB_MAGIC, AVMB_MAGIC_LEN) == 0) {
+    Module *m = load_bytecode(path, data, len, allow_unsafe, for_run, status);
+    free(data);
+    return m;
+  }
+  Diag d;
+  diag_init(&d, stderr);
+  /* The source text stays alive for diagnostics and line quoting. */
+  const char *name = diag_add_source(&d, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len);
+  CompOptions opt = { allow_unsafe };
+  Module *m = comp_source(&d, vm, name, data, len, &opt);
+  if (!m) *status = EX_AVM_COMPILE;
+  return m;
+}
+
+void cli_print_version(const char *prog) {
+  printf("%s (AVM) %s\n", prog, PACKAGE_VERSION);
+  printf("The Anoma Virtual Machine toolchain: bytecode format %d.%d.\n", AVMB_VERSION_MAJOR, AVMB_VERSION_MINOR);
+}
+
+int cli_usage_error(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry '%s --help'.\n", prog);
+  va_end(ap);
+  return EX_AVM_USAGE;
+}

@@ -1,0 +1,25 @@
+/* cli/common.h — what avm and avmc share: reading inputs, loading a
+ * program from source or bytecode, version text. */
+#ifndef AVM_CLI_COMMON_H
+#define AVM_CLI_COMMON_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "cli/exitcodes.h"
+#include "compiler/compiler.h"
+
+/* Reads a whole file ("-" is stdin) into a NUL-terminated malloc'd
+ * buffer; NULL with errno set on failure. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* A VM with the prelude loaded. */
+VM *cli_new_vm(void);
+
+/* Loads [path] as bytecode (by its magic number) or compiles it as source.
+ * On failure prints diagnostics and sets *status to the exit status. */
+Module *cli_load_program(VM *vm, const char *path, bool allow_unsafe, bool for_run, int *status);
+
+void cli_print_version(const char *prog);
+/* Prints "PROG: MESSAGE\nTry 'PROG --help'.\n" and returns EX_AVM_USAGE. */
+int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

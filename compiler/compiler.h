@@ -1,0 +1,28 @@
+/* compiler/compiler.h — from the core language to a Module of tapes, and
+ * the .avmb writer and disassembler. */
+#ifndef AVM_COMPILER_H
+#define AVM_COMPILER_H
+#include <stdio.h>
+#include "lang/core.h"
+#include "vm/vm.h"
+
+typedef struct CompOptions {
+  bool allow_unsafe;   /* unsafe instructions compile and mark the module */
+} CompOptions;
+
+/* Compiles a desugared program.  Names are resolved against the module's
+ * own definitions and the globals [vm] already has (primitives, AVM
+ * instructions, the prelude).  Returns NULL after reporting errors. */
+Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, const CompOptions *opt);
+
+/* Reads, desugars and compiles [text]; the one path every tool uses. */
+Module *comp_source(Diag *d, VM *vm, const char *file, const char *text, size_t len, const CompOptions *opt);
+
+/* compiler/writer.c: the .avmb image of an unlinked module, in a malloc'd
+ * buffer.  The same module always gives the same bytes. */
+unsigned char *avmb_write(const Module *m, size_t *len);
+
+/* compiler/disasm.c */
+void disasm_module(FILE *out, const Module *m, bool verbose);
+
+#endif

@@ -1,0 +1,87 @@
+/* util/diag.c — GNU-style diagnostics with the offending source line and a
+ * caret (or ^~~~ underline) under the span. */
+#include "util/diag.h"
+#include <stdlib.h>
+#include <string.h>
+
+void diag_init(Diag *d, FILE *out) {
+  d->out = out ? out : stderr;
+  d->nerrors = 0;
+  d->max_errors = 20;
+  d->sources = NULL;
+}
+
+const char *diag_add_source(Diag *d, const char *name, const char *text, size_t len) {
+  Source *s = malloc(sizeof *s);
+  if (!s) abort();
+  s->name = strdup(name);
+  if (!s->name) abort();
+  s->text = text;
+  s->len = len;
+  s->next = d->sources;
+  d->sources = s;
+  return s->name;
+}
+
+void diag_print_loc(FILE *out, Loc loc) {
+  if (!loc.file) return;
+  if (loc.line > 0)
+    fprintf(out, "%s:%d:%d: ", loc.file, loc.line, loc.col);
+  else
+    fprintf(out, "%s: ", loc.file);
+}
+
+static const Source *find_source(Diag *d, const char *file) {
+  for (Source *s = d->sources; s; s = s->next)
+    if (s->name == file || (file && strcmp(s->name, file) == 0)) return s;
+  return NULL;
+}
+
+/* Quotes line [loc.line] of its source and underlines the span on it. */
+static void quote_line(Diag *d, Loc loc) {
+  const Source *s = find_source(d, loc.file);
+  if (!s || loc.line <= 0) return;
+  const char *p = s->text, *end = s->text + s->len;
+  for (int l = 1; l < loc.line && p < end; l++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) return;
+    p = nl + 1;
+  }
+  const char *eol = memchr(p, '\n', (size_t)(end - p));
+  if (!eol) eol = end;
+  int width = (int)(eol - p);
+  if (width > 0 && p[width - 1] == '\r') width--;
+  fprintf(d->out, " %.*s\n ", width, p);
+  int col = loc.col > 0 ? loc.col : 1;
+  for (int i = 1; i < col; i++) fputc(i - 1 < width && p[i - 1] == '\t' ? '\t' : ' ', d->out);
+  fputc('^', d->out);
+  int last = (loc.end_line == loc.line && loc.end_col > col + 1) ? loc.end_col - 1 : col;
+  if (last > width) last = width;
+  for (int i = col + 1; i <= last; i++) fputc('~', d->out);
+  fputc('\n', d->out);
+}
+
+void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap) {
+  if (d->nerrors < d->max_errors || strcmp(kind, "error") != 0) {
+    diag_print_loc(d->out, loc);
+    fprintf(d->out, "%s: ", kind);
+    vfprintf(d->out, fmt, ap);
+    fputc('\n', d->out);
+    quote_line(d, loc);
+  }
+  if (strcmp(kind, "error") == 0) d->nerrors++;
+}
+
+void diag_error(Diag *d, Loc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, loc, "error", fmt, ap);
+  va_end(ap);
+}
+
+void diag_note(Diag *d, Loc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, loc, "note", fmt, ap);
+  va_end(ap);
+}

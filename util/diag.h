@@ -1,0 +1,43 @@
+/* util/diag.h — source locations and compile-time diagnostics.
+ * Owns Loc, Source and Diag: every compile or load error in the toolchain is
+ * reported through diag_error(), in GNU form with the source line and a caret. */
+#ifndef AVM_DIAG_H
+#define AVM_DIAG_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* A span in a source file; lines and columns start at 1.  end_col is the
+ * column just after the span's last character on end_line. */
+typedef struct Loc {
+  const char *file;
+  int line, col, end_line, end_col;
+} Loc;
+
+/* A source text registered with a Diag so diagnostics can quote its lines. */
+typedef struct Source {
+  const char *name;
+  const char *text;
+  size_t len;
+  struct Source *next;
+} Source;
+
+typedef struct Diag {
+  FILE *out;          /* where diagnostics go (stderr by default) */
+  int nerrors;
+  int max_errors;     /* stop reporting (not counting) beyond this many */
+  Source *sources;
+} Diag;
+
+void diag_init(Diag *d, FILE *out);
+/* Registers [text] under [name]; returns the name pointer to use in Locs. */
+const char *diag_add_source(Diag *d, const char *name, const char *text, size_t len);
+void diag_error(Diag *d, Loc loc, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap);
+void diag_note(Diag *d, Loc loc, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+/* Prints "FILE:LINE:COL: " for [loc] (nothing when loc.file is NULL). */
+void diag_print_loc(FILE *out, Loc loc);
+
+#endif

@@ -1,0 +1,22 @@
+/* vm/opcode.c — the descriptor tables, expanded from the .def lists. */
+#include "vm/opcode.h"
+
+#define OP_NONE (-1)
+const OpInfo op_info[OP__COUNT] = {
+#define OP(name, a, b, c, bx, x, flags, doc) \
+  { #name, OK_##a, OK_##b, OK_##c, OK_##bx, OK_##x, flags, doc },
+#include "vm/opcodes.def"
+#undef OP
+};
+
+const InstrInfo instr_info[IN__COUNT] = {
+#define INSTR(id, name, mn, mx, layer, safety, fam) { name, mn, mx, layer, safety, FAM_##fam },
+#include "vm/instrs.def"
+#undef INSTR
+};
+
+const PrimInfo prim_info[PRIM__COUNT] = {
+#define PRIM(cname, name, mn, mx, fast) { name, mn, mx, OP_##fast },
+#include "vm/prims.def"
+#undef PRIM
+};

@@ -1,0 +1,129 @@
+/* vm/value.c — heap values: construction, equal?, list helpers.  Every
+ * heap value is a Boehm-GC block; strings hold no pointers and use the
+ * atomic allocator. */
+#include "vm/value.h"
+#include <gc.h>
+#include <stdlib.h>
+#include <string.h>
+
+Value v_cons(Value car, Value cdr) {
+  Pair *p = GC_MALLOC(sizeof *p);
+  p->car = car;
+  p->cdr = cdr;
+  return v_tagged(T_PAIR, p);
+}
+
+Value v_just(Value x) {
+  Just *j = GC_MALLOC(sizeof *j);
+  j->v = x;
+  return v_tagged(T_JUST, j);
+}
+
+static size_t count_code_points(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return n;
+}
+
+Value v_string(const char *bytes, size_t len) {
+  String *s = GC_MALLOC_ATOMIC(sizeof *s + len + 1);
+  s->len = len;
+  memcpy(s->data, bytes, len);
+  s->data[len] = '\0';
+  s->nchars = count_code_points(bytes, len);
+  return v_tagged(T_STR, s);
+}
+
+Value v_cstring(const char *s) { return v_string(s, strlen(s)); }
+
+const char *v_type_name(Value v) {
+  static const char *names[] = {
+#define X(t, n) n,
+    VALUE_TAGS(X)
+#undef X
+  };
+  return v.tag < T__COUNT ? names[v.tag] : "?";
+}
+
+int64_t v_list_length(Value v) {
+  int64_t n = 0;
+  while (v.tag == T_PAIR) { n++; v = v.as.pair->cdr; }
+  return v.tag == T_NIL ? n : -1;
+}
+
+bool v_is_list(Value v) { return v_list_length(v) >= 0; }
+
+/* Shallow comparison for values that are not containers. */
+static bool atom_equal(Value a, Value b) {
+  if (a.tag != b.tag) return false;
+  if (a.tag == T_STR)
+    return a.as.str->len == b.as.str->len &&
+           memcmp(a.as.str->data, b.as.str->data, a.as.str->len) == 0;
+  return a.as.u == b.as.u;
+}
+
+/* equal? walks both values with an explicit work list, so a list nested a
+ * million deep in its cars compares without C recursion. */
+bool v_equal(Value a, Value b) {
+  size_t cap = 64, n = 0;
+  Value *work = malloc(cap * 2 * sizeof *work);
+  if (!work) abort();
+  bool eq = true;
+  for (;;) {
+    if (a.tag == T_PAIR && b.tag == T_PAIR) {
+      if (a.as.pair != b.as.pair) {
+        if (n == cap) {
+          cap *= 2;
+          Value *nw = realloc(work, cap * 2 * sizeof *work);
+          if (!nw) abort();
+          work = nw;
+        }
+        work[2 * n] = a.as.pair->cdr;
+        work[2 * n + 1] = b.as.pair->cdr;
+        n++;
+        a = a.as.pair->car;
+        b = b.as.pair->car;
+        continue;
+      }
+    } else if (a.tag == T_JUST && b.tag == T_JUST) {
+      a = a.as.just->v;
+      b = b.as.just->v;
+      continue;
+    } else if (!atom_equal(a, b)) {
+      eq = false;
+      break;
+    }
+    if (n == 0) break;
+    n--;
+    a = work[2 * n];
+    b = work[2 * n + 1];
+  }
+  free(work);
+  return eq;
+}
+
+bool v_contains_proc(Value v) {
+  size_t cap = 64, n = 0;
+  Value *work = malloc(cap * sizeof *work);
+  if (!work) abort();
+  bool found = false;
+  for (;;) {
+    if (v_is_proc(v)) { found = true; break; }
+    if (v.tag == T_PAIR) {
+      if (n == cap) {
+        cap *= 2;
+        Value *nw = realloc(work, cap * sizeof *work);
+        if (!nw) abort();
+        work = nw;
+      }
+      work[n++] = v.as.pair->cdr;
+      v = v.as.pair->car;
+      continue;
+    }
+    if (v.tag == T_JUST) { v = v.as.just->v; continue; }
+    if (n == 0) break;
+    v = work[--n];
+  }
+  free(work);
+  return found;
+}

@@ -1,0 +1,113 @@
+/* vm/value.h — the value representation shared by the compiler and the VM.
+ * A Value is a 16-byte tagged union (Lua's TValue): integers are the full
+ * signed 64-bit range and never allocate; everything that needs memory is a
+ * Boehm-GC heap object pointed to from the payload. */
+#ifndef AVM_VALUE_H
+#define AVM_VALUE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "util/symbol.h"
+
+/* X(tag, name-for-messages) — one list for the tag enum and type names. */
+#define VALUE_TAGS(X)                                   \
+  X(NIL, "empty list")                                  \
+  X(BOOL, "boolean")                                    \
+  X(INT, "integer")                                     \
+  X(UNSPEC, "unspecified")                              \
+  X(NOTHING, "nothing")                                 \
+  X(UNDEF, "undefined")   /* an unset global/letrec slot */ \
+  X(SYM, "symbol")                                      \
+  X(STR, "string")                                      \
+  X(PAIR, "pair")                                       \
+  X(JUST, "just")                                       \
+  X(CLOSURE, "procedure")                               \
+  X(PRIM, "procedure")    /* u = index in prims.def */  \
+  X(OBJREF, "object id")                                \
+  X(TXREF, "transaction id")                            \
+  X(HANDLE, "program handle")                           \
+  X(OPAQUE, "opaque value")
+
+typedef enum Tag {
+#define X(t, n) T_##t,
+  VALUE_TAGS(X)
+#undef X
+  T__COUNT
+} Tag;
+
+typedef struct Pair Pair;
+typedef struct String String;
+typedef struct Just Just;
+typedef struct Closure Closure;
+
+typedef struct Value {
+  uint64_t tag;   /* a full word: every Value store and load is two 8-byte moves,
+                     so store-to-load forwarding works (see vm/interp.c) */
+  union {
+    int64_t i;
+    uint64_t u;
+    bool b;
+    void *p;
+    Symbol *sym;
+    String *str;
+    Pair *pair;
+    Just *just;
+    Closure *clo;
+  } as;
+} Value;
+
+struct Pair { Value car, cdr; };
+struct Just { Value v; };
+struct String {
+  size_t len;      /* bytes */
+  size_t nchars;   /* code points */
+  char data[];     /* NUL-terminated UTF-8 */
+};
+
+/* Constructors (inline so integer paths allocate nothing). */
+static inline Value v_int(int64_t i) { Value v; v.tag = T_INT; v.as.i = i; return v; }
+static inline Value v_bool(bool b) { Value v; v.tag = T_BOOL; v.as.u = 0; v.as.b = b; return v; }
+static inline Value v_nil(void) { Value v; v.tag = T_NIL; v.as.u = 0; return v; }
+static inline Value v_unspec(void) { Value v; v.tag = T_UNSPEC; v.as.u = 0; return v; }
+static inline Value v_nothing(void) { Value v; v.tag = T_NOTHING; v.as.u = 0; return v; }
+static inline Value v_undef(void) { Value v; v.tag = T_UNDEF; v.as.u = 0; return v; }
+static inline Value v_sym(Symbol *s) { Value v; v.tag = T_SYM; v.as.sym = s; return v; }
+static inline Value v_tagged(Tag t, void *p) { Value v; v.tag = t; v.as.p = p; return v; }
+static inline Value v_prim(unsigned idx) { Value v; v.tag = T_PRIM; v.as.u = idx; return v; }
+static inline Value v_ref(Tag t, uint64_t id) { Value v; v.tag = t; v.as.u = id; return v; }
+
+/* Copies a value as two word moves.  A plain struct assignment compiles to
+ * one 16-byte move, whose load cannot be forwarded from the two 8-byte
+ * stores that usually wrote the source: a stall of a dozen cycles on every
+ * register move in the VM. */
+static inline void v_copy(Value *dst, const Value *src) {
+  uint64_t t = src->tag, u = src->as.u;
+  dst->tag = t;
+  dst->as.u = u;
+}
+
+static inline bool v_truthy(Value v) { return !(v.tag == T_BOOL && !v.as.b); }
+static inline bool v_is_proc(Value v) { return v.tag == T_CLOSURE || v.tag == T_PRIM; }
+/* eq?: identity; integers, booleans, symbols and ids compare by payload. */
+static inline bool v_eq(Value a, Value b) { return a.tag == b.tag && a.as.u == b.as.u; }
+
+Value v_cons(Value car, Value cdr);
+Value v_just(Value v);
+Value v_string(const char *bytes, size_t len);   /* copies; counts code points */
+Value v_cstring(const char *s);
+bool v_equal(Value a, Value b);                  /* equal?: structural, no C recursion */
+bool v_is_list(Value v);
+/* Length of a proper list, or -1. */
+int64_t v_list_length(Value v);
+const char *v_type_name(Value v);
+/* True if [v] holds a procedure anywhere inside (messages may not). */
+bool v_contains_proc(Value v);
+
+/* Printing (vm/print.c).  write: machine-readable; display: strings raw. */
+void v_write(FILE *out, Value v);
+void v_display(FILE *out, Value v);
+/* Appends the printed form to a malloc'd buffer; returns a GC string. */
+char *v_write_to_string(Value v, bool display);
+
+#endif

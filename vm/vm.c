@@ -1,0 +1,213 @@
+/* vm/vm.c — the VM object: the global table, linking modules to it, fiber
+ * creation and copying, runtime errors and their locations. */
+#include <gc.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vm/vm.h"
+
+/* {===== Globals =====} */
+
+static void index_insert(Globals *g, Symbol *name, size_t slot) {
+  size_t mask = g->index_cap - 1, j = name->hash & mask;
+  while (g->index[j]) j = (j + 1) & mask;
+  g->index[j] = (uint32_t)slot + 1;
+}
+
+static void rehash(Globals *g) {
+  size_t cap = g->index_cap ? g->index_cap * 2 : 256;
+  free(g->index);
+  g->index = calloc(cap, sizeof *g->index);
+  if (!g->index) abort();
+  g->index_cap = cap;
+  for (size_t s = 0; s < g->count; s++) index_insert(g, g->names[s], s);
+}
+
+bool vm_global_lookup(VM *vm, Symbol *name, size_t *slot) {
+  Globals *g = &vm->globals;
+  if (!g->index_cap) return false;
+  size_t mask = g->index_cap - 1;
+  for (size_t j = name->hash & mask; g->index[j]; j = (j + 1) & mask)
+    if (g->names[g->index[j] - 1] == name) {
+      *slot = g->index[j] - 1;
+      return true;
+    }
+  return false;
+}
+
+size_t vm_global_slot(VM *vm, Symbol *name) {
+  size_t slot;
+  if (vm_global_lookup(vm, name, &slot)) return slot;
+  Globals *g = &vm->globals;
+  if (g->count == g->cap) {
+    g->cap = g->cap ? g->cap * 2 : 256;
+    g->names = GC_REALLOC(g->names, g->cap * sizeof *g->names);
+    g->values = GC_REALLOC(g->values, g->cap * sizeof *g->values);
+    g->flags = GC_REALLOC(g->flags, g->cap * sizeof *g->flags);
+  }
+  if ((g->count + 1) * 2 > g->index_cap) rehash(g);
+  slot = g->count++;
+  g->names[slot] = name;
+  g->values[slot] = v_undef();
+  g->flags[slot] = 0;
+  index_insert(g, name, slot);
+  return slot;
+}
+
+void vm_define_global(VM *vm, Symbol *name, Value v) {
+  size_t slot = vm_global_slot(vm, name);  /* may grow the table */
+  vm->globals.values[slot] = v;
+}
+
+VM *vm_new(void) {
+  VM *vm = GC_MALLOC_UNCOLLECTABLE(sizeof *vm);
+  memset(vm, 0, sizeof *vm);
+  vm->max_depth = AVM_DEFAULT_MAX_DEPTH;
+  vm->command_line = v_nil();
+  vm->out = stdout;
+  prims_install(vm);
+  return vm;
+}
+
+void vm_link(VM *vm, Module *m) {
+  if (m->linked) return;
+  size_t *slots = malloc((m->nglobals + 1) * sizeof *slots);
+  if (!slots) abort();
+  for (uint32_t g = 0; g < m->nglobals; g++) {
+    slots[g] = vm_global_slot(vm, m->globals[g]);
+    if (m->gflags && (m->gflags[g] & GF_DEFINED)) vm->globals.flags[slots[g]] = m->gflags[g];
+  }
+  for (uint32_t p = 0; p < m->nprotos; p++) {
+    Proto *pr = m->protos[p];
+    for (uint32_t j = 0; j < pr->ncode; j++) {
+      Instr *in = &pr->code[j];
+      if (in->op == OP_GETGLOBAL || in->op == OP_DEFGLOBAL) in->bx = (int32_t)slots[in->bx];
+    }
+  }
+  free(slots);
+  m->linked = true;
+}
+
+/* {===== Closures and fibers =====} */
+
+Closure *closure_new(Proto *p, uint32_t nup) {
+  Closure *c = GC_MALLOC(sizeof *c + nup * sizeof(Value));
+  c->p = p;
+  c->nup = nup;
+  return c;
+}
+
+Value proto_main_closure(Module *m) {
+  return v_tagged(T_CLOSURE, closure_new(m->protos[0], 0));
+}
+
+Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
+  Fiber *f = GC_MALLOC(sizeof *f);
+  memset(f, 0, sizeof *f);
+  f->vm = vm;
+  f->stack_cap = 256;
+  while (f->stack_cap < (size_t)argc + 2) f->stack_cap *= 2;
+  f->stack = GC_MALLOC(f->stack_cap * sizeof(Value));
+  f->frames_cap = 64;
+  f->frames = GC_MALLOC(f->frames_cap * sizeof(Frame));
+  f->stack[0] = fn;
+  for (int j = 0; j < argc; j++) f->stack[1 + j] = args[j];
+  f->error.irritants = v_nil();
+  f->result = v_unspec();
+  /* A one-instruction trampoline frame would complicate copies; instead
+   * the first vm_run performs the initial call through a synthetic frame. */
+  f->status = VM_TAU;
+  if (fn.tag == T_CLOSURE) {
+    Proto *p = fn.as.clo->p;
+    if (!p->rest && argc != p->nparams) {
+      vm_raise(f, v_nil(), "%s: wrong number of arguments (expected %d, got %d)",
+               p->name ? p->name->name : "#<procedure>", p->nparams, argc);
+      f->status = VM_ERROR;
+      return f;
+    }
+    Value rest = v_nil();
+    if (p->rest) {
+      if (argc < p->nparams) {
+        vm_raise(f, v_nil(), "%s: wrong number of arguments (expected at least %d, got %d)",
+                 p->name ? p->name->name : "#<procedure>", p->nparams, argc);
+        f->status = VM_ERROR;
+        return f;
+      }
+      for (int j = argc - 1; j >= p->nparams; j--) rest = v_cons(args[j], rest);
+      f->stack[1 + p->nparams] = rest;
+    }
+    size_t need = (size_t)p->nregs + 2;
+    if (need > f->stack_cap) {
+      Value *ns = GC_MALLOC(need * 2 * sizeof(Value));
+      memcpy(ns, f->stack, f->stack_cap * sizeof(Value));
+      f->stack = ns;
+      f->stack_cap = need * 2;
+    }
+    f->frames[0] = (Frame){ fn.as.clo, p->code, 1 };
+    f->nframes = 1;
+  } else {
+    vm_raise(f, v_nil(), "not a procedure: %s", v_write_to_string(fn, false));
+    f->status = VM_ERROR;
+  }
+  return f;
+}
+
+Fiber *fiber_copy(const Fiber *src) {
+  Fiber *f = GC_MALLOC(sizeof *f);
+  *f = *src;
+  f->stack = GC_MALLOC(src->stack_cap * sizeof(Value));
+  memcpy(f->stack, src->stack, src->stack_cap * sizeof(Value));
+  f->frames = GC_MALLOC(src->frames_cap * sizeof(Frame));
+  memcpy(f->frames, src->frames, src->nframes * sizeof(Frame));
+  if (src->vis_args) {
+    f->vis_args = GC_MALLOC((src->vis_argc ? src->vis_argc : 1) * sizeof(Value));
+    memcpy(f->vis_args, src->vis_args, (size_t)src->vis_argc * sizeof(Value));
+  }
+  return f;
+}
+
+/* {===== Errors =====} */
+
+Loc fiber_loc(const Fiber *f, size_t frame) {
+  Loc loc = { 0 };
+  if (frame >= f->nframes) return loc;
+  const Frame *fr = &f->frames[frame];
+  const Proto *p = fr->cl->p;
+  if (!p->lines || !p->module) return loc;
+  ptrdiff_t idx = fr->pc - p->code - 1;
+  if (idx < 0) idx = 0;
+  if ((size_t)idx >= p->ncode) return loc;
+  loc.file = p->module->file;
+  loc.line = p->lines[idx].line;
+  loc.col = p->lines[idx].col;
+  return loc;
+}
+
+bool vm_raise(Fiber *f, Value irritants, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *buf = NULL;
+  if (vasprintf(&buf, fmt, ap) < 0) abort();
+  va_end(ap);
+  size_t n = strlen(buf);
+  char *msg = GC_MALLOC_ATOMIC(n + 1);
+  memcpy(msg, buf, n + 1);
+  free(buf);
+  f->error.msg = msg;
+  f->error.irritants = irritants;
+  f->error.loc = (Loc){ 0 };
+  return false;
+}
+
+bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got) {
+  return vm_raise(f, v_nil(), "%s: expected %s, got %s", who, expected, v_write_to_string(got, false));
+}
+
+void vm_print_error(FILE *out, const VMError *e) {
+  fprintf(out, "error: %s", e->msg ? e->msg : "unknown error");
+  for (Value l = e->irritants; l.tag == T_PAIR; l = l.as.pair->cdr) {
+    fputc(' ', out);
+    v_write(out, l.as.pair->car);
+  }
+  fputc('\n', out);
+}

@@ -1,0 +1,168 @@
+/* vm/vm.h — the register machine's data: prototypes, closures, modules,
+ * the global table, fibers (suspendable machines) and the run/resume API. */
+#ifndef AVM_VM_H
+#define AVM_VM_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "util/diag.h"
+#include "vm/opcode.h"
+#include "vm/value.h"
+
+typedef struct Module Module;
+
+/* Where a closure's upvalue comes from when CLOSURE runs: a register of the
+ * enclosing frame (from_reg) or one of the enclosing closure's upvalues. */
+typedef struct UpvalDesc {
+  uint8_t from_reg;
+  uint16_t index;
+} UpvalDesc;
+
+typedef struct LineInfo { int32_t line, col; } LineInfo;
+
+typedef struct Proto {
+  Instr *code;
+  uint32_t ncode;
+  Value *k;
+  uint32_t nk;
+  struct Proto **protos;
+  uint32_t nprotos;
+  UpvalDesc *up;
+  uint16_t nup;
+  uint16_t nparams;     /* fixed parameters */
+  bool rest;            /* a rest list follows the fixed parameters */
+  uint16_t nregs;
+  Symbol *name;         /* NULL for an anonymous procedure */
+  LineInfo *lines;      /* one per instruction */
+  Module *module;
+} Proto;
+
+struct Closure {
+  Proto *p;
+  uint32_t nup;
+  Value up[];
+};
+
+/* A top-level declaration: (behavior NAME (MSG) ...) or (pure NAME ...). */
+typedef enum DeclKind { DECL_BEHAVIOR, DECL_PURE } DeclKind;
+typedef struct Decl {
+  DeclKind kind;
+  Symbol *name;
+  uint32_t proto;      /* index into Module.protos */
+} Decl;
+
+enum { MODULE_UNSAFE = 1 };
+
+/* A compilation unit: the flat list of prototypes (0 is the top-level
+ * program), the globals it names, its declarations. */
+struct Module {
+  const char *file;    /* source file name */
+  uint32_t flags;
+  Proto **protos;
+  uint32_t nprotos;
+  Symbol **globals;    /* module global index -> name */
+  uint8_t *gflags;     /* module global index -> GF_* */
+  uint32_t nglobals;
+  Decl *decls;
+  uint32_t ndecls;
+  bool linked;
+};
+
+/* The process-wide global environment: a slot per global name. */
+typedef struct Globals {
+  Symbol **names;
+  Value *values;
+  uint8_t *flags;      /* GF_* */
+  size_t count, cap;
+  uint32_t *index;     /* open-addressing hash of names -> slot+1 */
+  size_t index_cap;
+} Globals;
+
+/* Global flags: defined by a module (not only referenced), and whether
+ * its procedure uses AVM instructions (pure bodies may not call it). */
+enum { GF_DEFINED = 1, GF_IMPURE = 2 };
+
+typedef enum VMStatus { VM_RET, VM_VIS, VM_TAU, VM_ERROR } VMStatus;
+
+typedef struct Frame {
+  Closure *cl;
+  const Instr *pc;     /* saved pc (next instruction) when not running */
+  size_t base;         /* index of R[0] in the stack; the callee slot is base-1 */
+} Frame;
+
+/* A runtime error: message, irritants, and where it happened. */
+typedef struct VMError {
+  const char *msg;
+  Value irritants;     /* list */
+  Loc loc;
+} VMError;
+
+typedef struct VM VM;
+
+/* A fiber is one suspended or running register machine: its value stack,
+ * frames and pending suspension.  Copying a suspended fiber copies the
+ * continuation (values are immutable, so a shallow copy of the stack is a
+ * full copy). */
+typedef struct Fiber {
+  VM *vm;
+  Value *stack;
+  size_t stack_cap;
+  Frame *frames;
+  size_t nframes, frames_cap;
+  VMStatus status;
+  /* Pending Vis node when status == VM_VIS. */
+  int vis_instr;       /* InstrId */
+  Value *vis_args;
+  int vis_argc;
+  size_t vis_dest;     /* absolute stack index of the response register */
+  bool vis_returns;    /* resume returns the response (suspended in a tail call) */
+  Value result;        /* VM_RET */
+  VMError error;       /* VM_ERROR */
+  int64_t budget;      /* calls and backward jumps before a Tau (if >= 0 limit) */
+  bool budgeted;
+} Fiber;
+
+struct VM {
+  Globals globals;
+  size_t max_depth;    /* frame limit: beyond it, "stack overflow" */
+  Value command_line;  /* list of strings */
+  FILE *out;           /* display/write/newline */
+  int64_t slice;       /* budget per run when > 0 (Tau steps) */
+  int exit_requested;  /* (exit n): n+1, else 0 */
+};
+
+#define AVM_DEFAULT_MAX_DEPTH 2000000
+
+/* {===== vm/vm.c =====} */
+VM *vm_new(void);
+size_t vm_global_slot(VM *vm, Symbol *name);   /* finds or creates */
+bool vm_global_lookup(VM *vm, Symbol *name, size_t *slot);
+void vm_define_global(VM *vm, Symbol *name, Value v);
+/* Rewrites a module's global operands to VM slots; idempotent. */
+void vm_link(VM *vm, Module *m);
+/* A fresh fiber that will run closure [fn] with no arguments. */
+Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc);
+Fiber *fiber_copy(const Fiber *f);
+/* Runs until Ret, Vis, Tau or an error. */
+VMStatus vm_run(Fiber *f);
+/* Resumes a fiber suspended at a Vis node with the instruction's response. */
+VMStatus vm_resume(Fiber *f, Value response);
+/* Source location of the frame's current instruction. */
+Loc fiber_loc(const Fiber *f, size_t frame);
+Value proto_main_closure(Module *m);
+Closure *closure_new(Proto *p, uint32_t nup);
+
+/* Errors raised from primitives: sets f->error and returns false. */
+bool vm_raise(Fiber *f, Value irritants, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got);
+void vm_print_error(FILE *out, const VMError *e);
+
+/* {===== vm/prims.c =====} */
+typedef bool (*PrimFn)(Fiber *f, Value *args, int argc, Value *out);
+extern const PrimFn prim_fns[PRIM__COUNT];
+void prims_install(VM *vm);
+/* Name of a procedure value, for messages. */
+const char *proc_name(Value v);
+
+#endif
