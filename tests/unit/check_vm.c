@@ -1,0 +1,246 @@
+/* tests/unit/check_vm.c — the register machine: results, errors, the
+ * suspension mechanism (Vis nodes, resumption, copied continuations),
+ * Tau steps, the stack limit, and the printer. */
+#include <check.h>
+#include <gc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compiler/compiler.h"
+#include "stdlib/prelude.h"
+
+static VM *vm;
+
+static Fiber *start(const char *src) {
+  Diag d;
+  diag_init(&d, stderr);
+  const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
+  CompOptions opt = { true };
+  Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  vm_link(vm, m);
+  return fiber_new(vm, proto_main_closure(m), NULL, 0);
+}
+
+static char *written(Value v) { return v_write_to_string(v, false); }
+
+/* Runs to the end, answering nothing: the program must not suspend. */
+static VMStatus finish(Fiber *f) {
+  VMStatus st;
+  while ((st = vm_run(f)) == VM_TAU) {}
+  return st;
+}
+
+static const char *eval(const char *src) {
+  Fiber *f = start(src);
+  VMStatus st = finish(f);
+  if (st == VM_ERROR) return f->error.msg;
+  ck_assert_int_eq(st, VM_RET);
+  return written(f->result);
+}
+
+START_TEST(test_results) {
+  ck_assert_str_eq(eval("(+ 1 2)"), "3");
+  ck_assert_str_eq(eval("(list 1 \"two\" 'three)"), "(1 \"two\" three)");
+  ck_assert_str_eq(eval("(cons 1 2)"), "(1 . 2)");
+  ck_assert_str_eq(eval("(just #t)"), "(just #t)");
+  ck_assert_str_eq(eval("nothing"), "nothing");
+  ck_assert_str_eq(eval("''x"), "(quote x)");
+  ck_assert_str_eq(eval("(define (f x) x) f"), "#<procedure f>");
+  ck_assert_str_eq(eval("(lambda (x) x)"), "#<procedure>");
+  ck_assert_str_eq(eval("car"), "#<procedure car>");
+  ck_assert_str_eq(eval("\"a\\nb\\t\\\"c\\\\\""), "\"a\\nb\\t\\\"c\\\\\"");
+  ck_assert_str_eq(eval("(string-append \"\\x1;\" \"\")"), "\"\\x01;\"");
+}
+END_TEST
+
+START_TEST(test_int64_edges) {
+  ck_assert_str_eq(eval("(- 0 9223372036854775807 1)"), "-9223372036854775808");
+  ck_assert_str_eq(eval("(+ 9223372036854775807 1)"), "+: integer overflow");
+  ck_assert_str_eq(eval("(* 4611686018427387904 2)"), "*: integer overflow");
+  ck_assert_str_eq(eval("(- -9223372036854775808)"), "-: integer overflow");
+  ck_assert_str_eq(eval("(remainder -9223372036854775808 -1)"), "0");
+  ck_assert_str_eq(eval("(quotient -9223372036854775808 -1)"), "quotient: integer overflow");
+  ck_assert_str_eq(eval("(quotient 7 0)"), "quotient: division by zero");
+  ck_assert_str_eq(eval("(modulo -7 2)"), "1");
+  ck_assert_str_eq(eval("(remainder -7 2)"), "-1");
+  ck_assert_str_eq(eval("(let ((x 9223372036854775807)) (+ x 1))"), "+: integer overflow");
+}
+END_TEST
+
+START_TEST(test_errors) {
+  ck_assert_str_eq(eval("(car 5)"), "car: expected pair, got 5");
+  ck_assert_str_eq(eval("(define (f x y) x) (f 1)"), "f: wrong number of arguments (expected 2, got 1)");
+  ck_assert_str_eq(eval("((lambda (a . r) r))"), "#<procedure>: wrong number of arguments (expected at least 1, got 0)");
+  ck_assert_str_eq(eval("(define x 5) (x 1)"), "not a procedure: 5");
+  ck_assert_str_eq(eval("(define a b) (define b 1) a"), "variable b used before its definition");
+  Fiber *f = start("(error \"boom\" 1 \"x\" 'y)");
+  ck_assert_int_eq(finish(f), VM_ERROR);
+  ck_assert_str_eq(f->error.msg, "boom");
+  ck_assert_str_eq(written(f->error.irritants), "(1 \"x\" y)");
+  ck_assert_int_eq(f->error.loc.line, 1);
+  ck_assert_int_eq(f->error.loc.col, 1);
+}
+END_TEST
+
+/* {===== Suspension =====} */
+
+START_TEST(test_vis_and_resume) {
+  Fiber *f = start("(define s (get-state))\n(set-state (cons 1 s))\n(list 'got s)");
+  ck_assert_int_eq(vm_run(f), VM_VIS);
+  ck_assert_str_eq(instr_info[f->vis_instr].name, "get-state");
+  ck_assert_int_eq(f->vis_argc, 0);
+  ck_assert_int_eq(fiber_loc(f, f->nframes - 1).line, 1);
+  ck_assert_int_eq(vm_resume(f, v_cons(v_int(7), v_nil())), VM_VIS);
+  ck_assert_str_eq(instr_info[f->vis_instr].name, "set-state");
+  ck_assert_int_eq(f->vis_argc, 1);
+  ck_assert_str_eq(written(f->vis_args[0]), "(1 7)");
+  ck_assert_int_eq(vm_resume(f, v_unspec()), VM_RET);
+  ck_assert_str_eq(written(f->result), "(got (7))");
+}
+END_TEST
+
+START_TEST(test_vis_operands) {
+  Fiber *f = start("(call (create-obj 'counter) '(inc 5))");
+  ck_assert_int_eq(vm_run(f), VM_VIS);
+  ck_assert_int_eq(f->vis_instr, IN_CREATE_OBJ);
+  ck_assert_str_eq(written(f->vis_args[0]), "counter");
+  ck_assert_int_eq(vm_resume(f, v_ref(T_OBJREF, 42)), VM_VIS);
+  ck_assert_int_eq(f->vis_instr, IN_CALL);
+  ck_assert_int_eq(f->vis_argc, 2);
+  ck_assert_str_eq(written(f->vis_args[0]), "#<object 42>");
+  ck_assert_str_eq(written(f->vis_args[1]), "(inc 5)");
+  ck_assert_int_eq(vm_resume(f, v_just(v_int(5))), VM_RET);
+  ck_assert_str_eq(written(f->result), "(just 5)");
+}
+END_TEST
+
+/* A continuation copied at a Vis node can be resumed several times with
+ * different responses, independently (what choose will need). */
+START_TEST(test_copied_continuations) {
+  Fiber *f = start("(define (deep n) (if (= n 0) (get-input) (+ 1 (deep (- n 1)))))\n"
+                   "(let ((x (deep 1000))) (* x 2))");
+  ck_assert_int_eq(vm_run(f), VM_VIS);
+  ck_assert_int_eq(f->vis_instr, IN_GET_INPUT);
+  Fiber *copies[3];
+  for (int j = 0; j < 3; j++) copies[j] = fiber_copy(f);
+  GC_gcollect();
+  for (int j = 0; j < 3; j++) {
+    ck_assert_int_eq(vm_resume(copies[j], v_int(j * 10)), VM_RET);
+    ck_assert_int_eq(copies[j]->result.as.i, (1000 + j * 10) * 2);
+  }
+  ck_assert_int_eq(vm_resume(f, v_int(-1000)), VM_RET);
+  ck_assert_int_eq(f->result.as.i, 0);
+}
+END_TEST
+
+START_TEST(test_first_class_instruction) {
+  /* An instruction passed as a value suspends when called, also through
+   * apply and in tail position inside a procedure. */
+  Fiber *f = start("(define (g f) (f))\n(list (g get-self) (apply call (list 1 2)))");
+  ck_assert_int_eq(vm_run(f), VM_VIS);
+  ck_assert_int_eq(f->vis_instr, IN_GET_SELF);
+  ck_assert_int_eq(vm_resume(f, v_ref(T_OBJREF, 0)), VM_VIS);
+  ck_assert_int_eq(f->vis_instr, IN_CALL);
+  ck_assert_str_eq(written(f->vis_args[1]), "2");
+  ck_assert_int_eq(vm_resume(f, v_nothing()), VM_RET);
+  ck_assert_str_eq(written(f->result), "(#<object 0> nothing)");
+}
+END_TEST
+
+START_TEST(test_map_suspends) {
+  /* Higher-order prelude functions are VM code, so a suspension inside the
+   * mapped procedure works. */
+  Fiber *f = start("(map (lambda (x) (+ x (get-input))) '(1 2 3))");
+  int n = 0;
+  VMStatus st = vm_run(f);
+  while (st == VM_VIS) {
+    ck_assert_int_eq(f->vis_instr, IN_GET_INPUT);
+    st = vm_resume(f, v_int(100 * ++n));
+  }
+  ck_assert_int_eq(st, VM_RET);
+  ck_assert_str_eq(written(f->result), "(101 202 303)");
+}
+END_TEST
+
+/* {===== Stack, Tau, tail calls =====} */
+
+START_TEST(test_stack_limit) {
+  size_t saved = vm->max_depth;
+  vm->max_depth = 1000;
+  ck_assert_str_eq(eval("(define (c n) (if (= n 0) 0 (+ 1 (c (- n 1))))) (c 990)"), "990");
+  ck_assert_str_eq(eval("(define (c n) (if (= n 0) 0 (+ 1 (c (- n 1))))) (c 5000)"), "stack overflow");
+  vm->max_depth = saved;
+  ck_assert_str_eq(eval("(define (c n) (if (= n 0) 0 (+ 1 (c (- n 1))))) (c 1000000)"), "1000000");
+}
+END_TEST
+
+START_TEST(test_tau_slices) {
+  vm->slice = 1000;
+  Fiber *f = start("(let loop ((i 0)) (if (< i 100000) (loop (+ i 1)) i))");
+  int taus = 0;
+  VMStatus st;
+  while ((st = vm_run(f)) == VM_TAU) taus++;
+  vm->slice = 0;
+  ck_assert_int_eq(st, VM_RET);
+  ck_assert_int_eq(f->result.as.i, 100000);
+  ck_assert_int_ge(taus, 99);
+}
+END_TEST
+
+START_TEST(test_tail_calls_constant_frames) {
+  size_t saved = vm->max_depth;
+  vm->max_depth = 50;
+  ck_assert_str_eq(eval("(define (ev? n) (if (= n 0) #t (od? (- n 1))))\n"
+                        "(define (od? n) (if (= n 0) #f (ev? (- n 1))))\n(ev? 100001)"), "#f");
+  ck_assert_str_eq(eval("(define (f n) (cond ((= n 0) 'done) (else (apply f (list (- n 1)))))) (f 100000)"), "done");
+  vm->max_depth = saved;
+}
+END_TEST
+
+START_TEST(test_equal_deep) {
+  /* equal? and the printer on data nested far deeper than the C stack. */
+  Value a = v_nil(), b = v_nil();
+  for (int j = 0; j < 1000000; j++) {
+    a = v_cons(a, v_int(j));
+    b = v_cons(b, v_int(j));
+  }
+  ck_assert(v_equal(a, b));
+  ck_assert(!v_equal(a, v_cons(b, v_nil())));
+  char *s = v_write_to_string(a, false);
+  ck_assert_int_eq(strncmp(s, "((((", 4), 0);
+  ck_assert(v_equal(v_just(v_cstring("x")), v_just(v_cstring("x"))));
+  ck_assert(!v_equal(v_just(v_int(1)), v_cons(v_sym(sym_intern_cstr("just")), v_cons(v_int(1), v_nil()))));
+}
+END_TEST
+
+static Suite *vm_suite(void) {
+  Suite *s = suite_create("vm");
+  TCase *tc = tcase_create("run");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_results);
+  tcase_add_test(tc, test_int64_edges);
+  tcase_add_test(tc, test_errors);
+  tcase_add_test(tc, test_vis_and_resume);
+  tcase_add_test(tc, test_vis_operands);
+  tcase_add_test(tc, test_copied_continuations);
+  tcase_add_test(tc, test_first_class_instruction);
+  tcase_add_test(tc, test_map_suspends);
+  tcase_add_test(tc, test_stack_limit);
+  tcase_add_test(tc, test_tau_slices);
+  tcase_add_test(tc, test_tail_calls_constant_frames);
+  tcase_add_test(tc, test_equal_deep);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  GC_INIT();
+  vm = vm_new();
+  prelude_load(vm);
+  SRunner *sr = srunner_create(vm_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
