@@ -447,7 +447,7 @@ static bool compile_binop(FuncState *fs, Core *e, int p, int dst, const Ctx *ctx
   int r = target(fs, dst, ctx, e->loc);
   if ((op == OP_ADD || op == OP_SUB) && small_int(a[1], &imm) && (op == OP_ADD || imm != INT16_MIN)) {
     int rb = expr_any(fs, a[0]);
-    emit(fs, iABC(OP_ADDI, r, rb, (uint16_t)(int16_t)(op == OP_ADD ? imm : -imm)), e->loc);
+    emit(fs, with_x(iABC(OP_ADDI, r, rb, (uint16_t)(int16_t)(op == OP_ADD ? imm : -imm)), op == OP_SUB), e->loc);
   } else if (op == OP_ADD && small_int(a[0], &imm)) {
     int rb = expr_any(fs, a[1]);
     emit(fs, iABC(OP_ADDI, r, rb, (uint16_t)(int16_t)imm), e->loc);

@@ -26,6 +26,10 @@
 # The program runs as: cd DIR && $AVM run FLAGS NAME.avm [-- ARGS]
 # with stdin from /dev/null, under `timeout ${AVM_TEST_TIMEOUT:-60}`.
 
+# automake runs us as `$(SHELL) tests/run-avm.sh`, and $(SHELL) may be a
+# POSIX sh: re-run under bash (this line must stay plain POSIX sh).
+if [ -z "${BASH_VERSION-}" ]; then exec bash "$0" "$@"; fi
+
 set -u
 
 me=run-avm.sh
@@ -159,16 +163,22 @@ echo "cd $test_dir && ${cmd[*]}"
 status=$?
 
 # --- compare
+# GNU diff can label the two sides; otherwise the temporary names show.
+if diff --label a --label b /dev/null /dev/null >/dev/null 2>&1; then
+  show_diff() { diff -u --label "expected $1" --label "actual $1" "$tmp/expected-$1" "$tmp/actual-$1"; }
+else
+  show_diff() { (cd "$tmp" && diff -u "expected-$1" "actual-$1"); }
+fi
 fail=0
 if ! cmp -s "$tmp/expected-stdout" "$tmp/actual-stdout"; then
   fail=1
   echo "FAIL: stdout differs:"
-  (cd "$tmp" && diff -u expected-stdout actual-stdout)
+  show_diff stdout
 fi
 if ! cmp -s "$tmp/expected-stderr" "$tmp/actual-stderr"; then
   fail=1
   echo "FAIL: stderr differs:"
-  (cd "$tmp" && diff -u expected-stderr actual-stderr)
+  show_diff stderr
 fi
 if [ "$status" != "$expect_exit" ]; then
   fail=1

@@ -45,6 +45,7 @@ static bool ensure_frame(Fiber *f) {
   if (!nf) return vm_raise(f, v_nil(), "out of memory growing the stack");
   f->frames = nf;
   f->frames_cap = cap;
+  fiber_update_frame_limit(f);
   return true;
 }
 
@@ -74,7 +75,7 @@ static inline bool push_frame(Fiber *f, Closure *cl, size_t nbase, int argc) {
     return false;
   if (UNLIKELY(nbase + p->nregs + 1 > f->stack_cap) && !ensure_stack(f, nbase + p->nregs + 1))
     return false;
-  if (UNLIKELY(f->nframes >= f->frames_cap || f->nframes >= f->vm->max_depth) && !ensure_frame(f))
+  if (UNLIKELY(f->nframes >= f->frame_limit) && !ensure_frame(f))
     return false;
   Frame *fr = &f->frames[f->nframes++];
   fr->cl = cl;
@@ -202,13 +203,14 @@ static VMStatus run(Fiber *f) {
 #define vmcase(l) case OP_##l:
 #define vmbreak break
 #endif
-#define SAVE() (f->frames[f->nframes - 1].pc = pc)
+#define SAVE() (fr->pc = pc)
 /* Reloads the cached registers after the frame stack changed. */
-#define RELOAD() do { Frame *fr_ = &f->frames[f->nframes - 1]; \
-    cl = fr_->cl; k = cl->p->k; R = f->stack + fr_->base; pc = fr_->pc; } while (0)
+#define RELOAD() do { fr = &f->frames[f->nframes - 1]; \
+    cl = fr->cl; k = cl->p->k; R = f->stack + fr->base; pc = fr->pc; } while (0)
 #define RAISE() do { SAVE(); goto raise; } while (0)
 
   Value *G = f->vm->globals.values;
+  Frame *fr;
   Closure *cl;
   Value *k, *R;
   const Instr *pc;
@@ -350,7 +352,26 @@ static VMStatus run(Fiber *f) {
         vmbreak;
       }
       vmcase(CALL) {
-        Value fn = R[i.a];
+        Value *fn = &R[i.a];
+        /* The fast path: a closure of fixed arity, room on both stacks. */
+        if (LIKELY(fn->tag == T_CLOSURE) && LIKELY(!f->budgeted)) {
+          Closure *ncl = fn->as.clo;
+          Proto *p = ncl->p;
+          size_t nbase = (size_t)(R - f->stack) + i.a + 1;
+          if (LIKELY(p->nparams == i.b && !p->rest && nbase + p->nregs < f->stack_cap &&
+                     f->nframes < f->frame_limit)) {
+            fr->pc = pc;
+            fr++;
+            f->nframes++;
+            fr->cl = ncl;
+            fr->base = nbase;
+            cl = ncl;
+            k = p->k;
+            R = f->stack + nbase;
+            pc = p->code;
+            vmbreak;
+          }
+        }
         SAVE();
         if (UNLIKELY(f->budgeted) && --f->budget < 0) {
           pc--;  /* re-execute the call when resumed */
@@ -359,11 +380,6 @@ static VMStatus run(Fiber *f) {
           return VM_TAU;
         }
         size_t fslot = (size_t)(R - f->stack) + i.a;
-        if (LIKELY(fn.tag == T_CLOSURE)) {
-          if (UNLIKELY(!push_frame(f, fn.as.clo, fslot + 1, i.b))) goto raise;
-          RELOAD();
-          vmbreak;
-        }
         switch (call_value(f, fslot, i.b, false)) {
           case CALL_PUSHED: RELOAD(); vmbreak;
           case CALL_DONE: R = f->stack + (fslot - i.a); vmbreak;
@@ -443,9 +459,18 @@ static VMStatus run(Fiber *f) {
         vmbreak;
       }
       vmcase(RET) {
-        if (pop_frame(f, R[i.a])) return VM_RET;
-        RELOAD();
-        vmbreak;
+        if (LIKELY(f->nframes > 1)) {
+          v_copy(&f->stack[fr->base - 1], &R[i.a]);
+          f->nframes--;
+          fr--;
+          cl = fr->cl;
+          k = cl->p->k;
+          R = f->stack + fr->base;
+          pc = fr->pc;
+          vmbreak;
+        }
+        pop_frame(f, R[i.a]);
+        return VM_RET;
       }
       vmcase(PRIM) {
         Value out;
@@ -464,14 +489,15 @@ static VMStatus run(Fiber *f) {
 
 overflow:
   SAVE();
-  vm_raise(f, v_nil(), "%s: integer overflow", arith_name(i.op));
+  /* ADDI also implements (- x k): X bit 0 says which it came from. */
+  vm_raise(f, v_nil(), "%s: integer overflow", i.op == OP_ADDI && (i.x & 1) ? "-" : arith_name(i.op));
   goto raise;
 arith_type: {
     SAVE();
     Value b = R[i.op >= OP_JLT && i.op <= OP_JNUMEQ ? i.a : i.b];
     Value c = (i.op >= OP_JLT && i.op <= OP_JNUMEQ) ? ((i.x & 2) ? k[i.b] : R[i.b])
               : (i.op == OP_ADDI ? v_int(0) : R[i.c]);
-    vm_type_error(f, arith_name(i.op), "integer", b.tag != T_INT ? b : c);
+    vm_type_error(f, i.op == OP_ADDI && (i.x & 1) ? "-" : arith_name(i.op), "integer", b.tag != T_INT ? b : c);
     goto raise;
   }
 raise:
@@ -482,6 +508,7 @@ raise:
 
 VMStatus vm_run(Fiber *f) {
   if (f->status == VM_RET || f->status == VM_ERROR) return f->status;
+  fiber_update_frame_limit(f);
   if (f->vm->slice > 0) {
     f->budgeted = true;
     f->budget = f->vm->slice;

@@ -109,6 +109,7 @@ typedef struct Fiber {
   size_t stack_cap;
   Frame *frames;
   size_t nframes, frames_cap;
+  size_t frame_limit;  /* min(frames_cap, vm->max_depth): one compare per call */
   VMStatus status;
   /* Pending Vis node when status == VM_VIS. */
   int vis_instr;       /* InstrId */
@@ -143,6 +144,7 @@ void vm_link(VM *vm, Module *m);
 /* A fresh fiber that will run closure [fn] with no arguments. */
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc);
 Fiber *fiber_copy(const Fiber *f);
+void fiber_update_frame_limit(Fiber *f);
 /* Runs until Ret, Vis, Tau or an error. */
 VMStatus vm_run(Fiber *f);
 /* Resumes a fiber suspended at a Vis node with the instruction's response. */
