@@ -130,7 +130,8 @@ static bool rdproto(Reader *r, Module *m, Proto *p, uint32_t **children) {
     r->pos -= 4;
     p->name = rdsym(r);
   }
-  p->nup = (uint16_t)rdcount(r, 3, "upvalue");
+  p->nup = rd16(r);
+  if (!r->failed && (size_t)p->nup * 3 > r->len - r->pos) fail(r, "corrupt upvalue count %u", p->nup);
   if (r->failed) return false;
   p->up = GC_MALLOC_ATOMIC((size_t)(p->nup ? p->nup : 1) * sizeof(UpvalDesc));
   for (uint32_t j = 0; j < p->nup; j++) {
