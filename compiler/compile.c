@@ -253,6 +253,19 @@ static void push_var(FuncState *fs, Symbol *name, int reg, Loop *loop) {
   fs->vars[fs->nvars++] = (Var){ name, reg, loop };
 }
 
+/* The register of the innermost local named [name], or -1. */
+static int local_reg(FuncState *fs, Symbol *name) {
+  for (int j = fs->nvars - 1; j >= 0; j--)
+    if (fs->vars[j].name == name) return fs->vars[j].loop ? -1 : fs->vars[j].reg;
+  return -1;
+}
+
+static bool is_var_reg(FuncState *fs, int reg) {
+  for (int j = 0; j < fs->nvars; j++)
+    if (!fs->vars[j].loop && fs->vars[j].reg == reg) return true;
+  return false;
+}
+
 typedef enum { RES_LOCAL, RES_UPVAL, RES_GLOBAL, RES_LOOP } ResKind;
 
 static int add_upval(FuncState *fs, Symbol *name, bool from_reg, int index) {
@@ -520,7 +533,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     check_instr(fs, in, e->loc);
     if (!check_arity(fs, ii->name, ii->min_args, ii->max_args, n, e->loc)) return;
     int r = target(fs, dst, ctx, e->loc);
-    int base = args_to_regs(fs, e->u.call.args, n, e->loc);
+    int base = n ? args_to_regs(fs, e->u.call.args, n, e->loc) : 0;
     emit(fs, with_x(iABC(OP_AVM, r, base, in), n), e->loc);
     fs->freereg = save + (ctx->tail ? 1 : 0);
     finish(fs, r, ctx, e->loc);
@@ -532,7 +545,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     if (compile_binop(fs, e, p, dst, ctx) || compile_unop(fs, e, p, dst, ctx)) return;
     if (p != PR_apply && n <= 255) {
       int r = target(fs, dst, ctx, e->loc);
-      int base = args_to_regs(fs, e->u.call.args, n, e->loc);
+      int base = n ? args_to_regs(fs, e->u.call.args, n, e->loc) : 0;
       emit(fs, with_x(iABC(OP_PRIM, r, base, p), n), e->loc);
       fs->freereg = save + (ctx->tail ? 1 : 0);
       finish(fs, r, ctx, e->loc);
@@ -540,7 +553,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     }
     if (p == PR_apply) {
       /* (apply f a ... lst): f in base, the rest after it. */
-      int base = (!ctx->tail && dst == fs->freereg - 1) ? dst : alloc_reg(fs, e->loc);
+      int base = (!ctx->tail && dst == fs->freereg - 1 && !is_var_reg(fs, dst)) ? dst : alloc_reg(fs, e->loc);
       if (base != dst || ctx->tail) fs->freereg = base + 1;
       args_to_regs(fs, e->u.call.args, n, e->loc);
       /* args_to_regs put f at base+1: shift the window by one. */
@@ -553,7 +566,9 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   }
   /* An ordinary call: callee and arguments in consecutive registers. */
   int base;
-  if (!ctx->tail && dst == fs->freereg - 1) base = dst;
+  /* The destination doubles as the call window when nothing lives above it
+   * and it is not a variable (a loop argument may target its variable). */
+  if (!ctx->tail && dst == fs->freereg - 1 && !is_var_reg(fs, dst)) base = dst;
   else base = alloc_reg(fs, e->loc);
   compile(fs, fn, base, &NONTAIL);
   for (int j = 0; j < n; j++) compile(fs, e->u.call.args[j], alloc_reg(fs, e->loc), &NONTAIL);
@@ -677,6 +692,47 @@ static bool occurs_any(Core **v, int n, const Symbol *s) {
   return false;
 }
 
+static bool binds(Symbol **names, int n, const Symbol *s) {
+  for (int j = 0; j < n; j++)
+    if (names[j] == s) return true;
+  return false;
+}
+
+/* Whether [s] occurs free in [e], respecting shadowing. */
+static bool occurs_free(const Core *e, const Symbol *s) {
+  switch (e->kind) {
+    case CK_CONST: return false;
+    case CK_REF: return e->u.ref.name == s && !e->u.ref.builtin;
+    case CK_IF:
+      return occurs_free(e->u.ifx.test, s) || occurs_free(e->u.ifx.then, s) || occurs_free(e->u.ifx.els, s);
+    case CK_LAMBDA:
+      return !binds(e->u.lambda.params, e->u.lambda.nparams + (e->u.lambda.rest ? 1 : 0), s) &&
+             occurs_free(e->u.lambda.body, s);
+    case CK_CALL:
+      if (occurs_free(e->u.call.fn, s)) return true;
+      for (int j = 0; j < e->u.call.nargs; j++)
+        if (occurs_free(e->u.call.args[j], s)) return true;
+      return false;
+    case CK_SEQ:
+      for (int j = 0; j < e->u.seq.n; j++)
+        if (occurs_free(e->u.seq.items[j], s)) return true;
+      return false;
+    case CK_LET:
+    case CK_NAMEDLET:
+      for (int j = 0; j < e->u.let.n; j++)
+        if (occurs_free(e->u.let.inits[j], s)) return true;
+      return !binds(e->u.let.names, e->u.let.n, s) && e->u.let.name != s && occurs_free(e->u.let.body, s);
+    case CK_LETREC:
+      if (binds(e->u.let.names, e->u.let.n, s)) return false;
+      for (int j = 0; j < e->u.let.n; j++)
+        if (occurs_free(e->u.let.inits[j], s)) return true;
+      return occurs_free(e->u.let.body, s);
+    case CK_DEFINE: return occurs_free(e->u.define.value, s);
+    case CK_DECL: return occurs_free(e->u.decl.lambda, s);
+  }
+  return false;
+}
+
 /* Whether [s] is referenced anywhere in [e] (ignoring shadowing: a
  * conservative answer is fine for every use). */
 static bool occurs(const Core *e, const Symbol *s) {
@@ -695,11 +751,6 @@ static bool occurs(const Core *e, const Symbol *s) {
   return false;
 }
 
-static bool binds(Symbol **names, int n, const Symbol *s) {
-  for (int j = 0; j < n; j++)
-    if (names[j] == s) return true;
-  return false;
-}
 
 /* Whether every use of loop [name] in [e] is a call with [n] arguments in
  * tail position, so the named let can be a jump instead of a closure. */
@@ -765,7 +816,7 @@ static void compile_letrec(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
       emit(fs, iABx(OP_CLOSURE, first + j, (int32_t)ci), init->loc);
     } else {
       for (int k = j; k < n; k++)
-        if (occurs(init, e->u.let.names[k]) && e->u.let.names[k]->name[0] != '%')
+        if (occurs_free(init, e->u.let.names[k]) && e->u.let.names[k]->name[0] != '%')
           diag_error(c->d, init->loc, "'%s' is used before its definition", e->u.let.names[k]->name);
       compile(fs, init, first + j, &NONTAIL);
     }
@@ -841,7 +892,7 @@ static void compile_loop_jump(FuncState *fs, Core *e, Loop *l) {
     Symbol *pj = NULL;
     for (int v = fs->nvars - 1; v >= 0; v--)
       if (fs->vars[v].reg == l->first + j && !fs->vars[v].loop) { pj = fs->vars[v].name; break; }
-    if (a[j]->kind == CK_REF && a[j]->u.ref.name == pj && !a[j]->u.ref.builtin) {
+    if (a[j]->kind == CK_REF && !a[j]->u.ref.builtin && local_reg(fs, a[j]->u.ref.name) == l->first + j) {
       tmp[j] = -1;  /* unchanged */
       continue;
     }
@@ -1051,13 +1102,11 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
     if (e->kind == CK_DEFINE) {
       Core *v = e->u.define.value;
       int r = alloc_reg(&main, e->loc);
-      if (v->kind == CK_LAMBDA) {
-        main.top = new_top(&c, e->u.define.name);
-        compile(&main, v, r, &NONTAIL);
-        main.top = main_top;
-      } else {
-        compile(&main, v, r, &NONTAIL);
-      }
+      /* Every definition is tracked for purity, not only lambdas:
+       * (define h get-state) makes h impure too. */
+      main.top = new_top(&c, e->u.define.name);
+      compile(&main, v, r, &NONTAIL);
+      main.top = main_top;
       emit(&main, iABx(OP_DEFGLOBAL, r, (int32_t)global_index(&c, e->u.define.name)), e->loc);
     } else if (e->kind == CK_DECL) {
       TopInfo *ti = new_top(&c, NULL);
