@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/common.h"
+#include "runtime/runtime.h"
 
 static const char *prog = "avm";
 
@@ -19,6 +20,8 @@ static void usage(FILE *out) {
           "Options:\n"
           "      --allow-unsafe  run programs that use unsafe AVM instructions\n"
           "      --stack N       allow N nested calls (default %d)\n"
+          "      --trace         print the AVM execution trace on stderr\n"
+          "      --gas N         stop the program once it has used N units of gas\n"
           "  -h, --help          show this help\n"
           "  -V, --version       show the version\n"
           "\n"
@@ -27,32 +30,28 @@ static void usage(FILE *out) {
           AVM_DEFAULT_MAX_DEPTH);
 }
 
-/* Runs the top-level program of [m] to its end. */
-static int run_module(VM *vm, Module *m) {
+typedef struct RunOptions {
+  bool trace;
+  int64_t gas;   /* < 0: unlimited */
+} RunOptions;
+
+/* Runs the top-level program of [m] on the AVM interpreter to its end. */
+static int run_module(VM *vm, Module *m, const RunOptions *o) {
   vm_link(vm, m);
-  Fiber *f = fiber_new(vm, proto_main_closure(m), NULL, 0);
-  VMStatus st;
-  for (;;) {
-    st = vm_run(f);
-    if (st == VM_TAU) continue;
-    if (st == VM_VIS) {
-      fflush(stdout);
-      Loc loc = fiber_loc(f, f->nframes - 1);
-      diag_print_loc(stderr, loc);
-      fprintf(stderr, "error: AVM instruction '%s' needs the AVM runtime, which this build does not have yet\n",
-              instr_info[f->vis_instr].name);
-      return EX_AVM_RUNTIME;
-    }
-    break;
-  }
-  if (st == VM_ERROR) {
-    fflush(stdout);
+  Runtime *rt = rt_new(vm, "local");
+  rt->trace.enabled = o->trace;
+  rt->gas_limit = o->gas;
+  rt_load_module(rt, m, stderr);
+  Program *p = rt_run_main(rt, proto_main_closure(m));
+  fflush(stdout);
+  for (size_t j = 0; j < rt->trace.n; j++) trace_print_entry(stderr, &rt->trace.entries[j]);
+  if (p->status == PS_FAILED) {
     if (vm->exit_requested) return vm->exit_requested - 1;
-    vm_print_error(stderr, &f->error);
+    vm_print_error(stderr, &p->error);
     return EX_AVM_RUNTIME;
   }
-  if (f->result.tag != T_UNSPEC) {
-    v_write(stdout, f->result);
+  if (p->result.tag != T_UNSPEC) {
+    v_write(stdout, p->result);
     fputc('\n', stdout);
   }
   return fflush(stdout) == 0 ? EX_AVM_OK : EX_AVM_IOERR;
@@ -62,12 +61,15 @@ static int cmd_run(int argc, char **argv) {
   static const struct option longopts[] = {
     { "allow-unsafe", no_argument, NULL, 'u' },
     { "stack", required_argument, NULL, 's' },
+    { "trace", no_argument, NULL, 't' },
+    { "gas", required_argument, NULL, 'g' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
   bool allow_unsafe = false;
   long stack = AVM_DEFAULT_MAX_DEPTH;
+  RunOptions ro = { false, -1 };
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
@@ -78,6 +80,14 @@ static int cmd_run(int argc, char **argv) {
         stack = strtol(optarg, &end, 10);
         if (*end || stack < 1 || stack > 100000000)
           return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
+        break;
+      }
+      case 't': ro.trace = true; break;
+      case 'g': {
+        char *end;
+        long long g = strtoll(optarg, &end, 10);
+        if (*end || g < 0) return cli_usage_error(prog, "--gas: expected a non-negative number, got '%s'", optarg);
+        ro.gas = g;
         break;
       }
       case 'h': usage(stdout); return EX_AVM_OK;
@@ -96,7 +106,7 @@ static int cmd_run(int argc, char **argv) {
   int status = EX_AVM_OK;
   Module *m = cli_load_program(vm, file, allow_unsafe, true, &status);
   if (!m) return status;
-  return run_module(vm, m);
+  return run_module(vm, m, &ro);
 }
 
 int main(int argc, char **argv) {

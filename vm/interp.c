@@ -30,7 +30,6 @@ static bool ensure_stack(Fiber *f, size_t need) {
   while (cap < need) cap *= 2;
   Value *ns = GC_REALLOC(f->stack, cap * sizeof(Value));
   if (!ns) return vm_raise(f, v_nil(), "out of memory growing the stack");
-  memset(ns + f->stack_cap, 0, (cap - f->stack_cap) * sizeof(Value));
   f->stack = ns;
   f->stack_cap = cap;
   return true;
@@ -84,11 +83,11 @@ static inline bool push_frame(Fiber *f, Closure *cl, size_t nbase, int argc) {
   return true;
 }
 
-/* Pops the top frame delivering [v] to its caller; true if the fiber is
- * finished. */
+/* Pops the top frame delivering [v] to its caller; true if that was the
+ * floor frame (the fiber, or the current object call, is finished). */
 static bool pop_frame(Fiber *f, Value v) {
   size_t base = f->frames[--f->nframes].base;
-  if (f->nframes == 0) {
+  if (f->nframes == f->floor) {
     f->result = v;
     f->status = VM_RET;
     return true;
@@ -459,7 +458,7 @@ static VMStatus run(Fiber *f) {
         vmbreak;
       }
       vmcase(RET) {
-        if (LIKELY(f->nframes > 1)) {
+        if (LIKELY(f->nframes - 1 > f->floor)) {
           v_copy(&f->stack[fr->base - 1], &R[i.a]);
           f->nframes--;
           fr--;
@@ -515,6 +514,31 @@ VMStatus vm_run(Fiber *f) {
   }
   f->status = VM_TAU;
   return f->status = run(f);
+}
+
+bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc) {
+  size_t top = 0;
+  if (f->nframes > 0) {
+    const Frame *t = &f->frames[f->nframes - 1];
+    top = t->base + t->cl->p->nregs;
+  }
+  if (!ensure_stack(f, top + (size_t)argc + 2)) return false;
+  f->stack[top] = fn;
+  for (int j = 0; j < argc; j++) f->stack[top + 1 + (size_t)j] = args[j];
+  size_t floor = f->nframes;
+  switch (call_value(f, top, argc, false)) {
+    case CALL_PUSHED:
+      f->floor = floor;
+      f->status = VM_TAU;
+      return true;
+    case CALL_FAILED:
+      f->status = VM_ERROR;
+      return false;
+    default:
+      vm_raise(f, v_nil(), "a behavior must be a procedure written in the language");
+      f->status = VM_ERROR;
+      return false;
+  }
 }
 
 VMStatus vm_resume(Fiber *f, Value response) {

@@ -10,7 +10,7 @@ const OpInfo op_info[OP__COUNT] = {
 };
 
 const InstrInfo instr_info[IN__COUNT] = {
-#define INSTR(id, name, mn, mx, layer, safety, fam) { name, mn, mx, layer, safety, FAM_##fam },
+#define INSTR(id, name, mn, mx, layer, safety, fam, gas) { name, mn, mx, layer, safety, FAM_##fam, gas },
 #include "vm/instrs.def"
 #undef INSTR
 };

@@ -45,7 +45,7 @@ typedef enum InstrFamily {
   FAM_MACHINE, FAM_CONTROLLER, FAM_NONDET, FAM_SCHED, FAM__COUNT
 } InstrFamily;
 typedef enum InstrId {
-#define INSTR(id, name, mn, mx, layer, safety, fam) IN_##id,
+#define INSTR(id, name, mn, mx, layer, safety, fam, gas) IN_##id,
 #include "vm/instrs.def"
 #undef INSTR
   IN__COUNT
@@ -56,6 +56,7 @@ typedef struct InstrInfo {
   uint8_t layer;
   uint8_t safety;
   uint8_t family;
+  uint16_t gas;        /* cost charged by avm run --gas */
 } InstrInfo;
 extern const InstrInfo instr_info[IN__COUNT];
 

@@ -109,7 +109,9 @@ typedef struct Fiber {
   size_t stack_cap;
   Frame *frames;
   size_t nframes, frames_cap;
-  size_t frame_limit;  /* min(frames_cap, vm->max_depth): one compare per call */
+  size_t frame_limit;
+  size_t floor;        /* frames below this index belong to suspended callers of
+                          the current object call: returning to it ends the run */  /* min(frames_cap, vm->max_depth): one compare per call */
   VMStatus status;
   /* Pending Vis node when status == VM_VIS. */
   int vis_instr;       /* InstrId */
@@ -147,6 +149,10 @@ Fiber *fiber_copy(const Fiber *f);
 void fiber_update_frame_limit(Fiber *f);
 /* Runs until Ret, Vis, Tau or an error. */
 VMStatus vm_run(Fiber *f);
+/* Starts a call of [fn] on top of a suspended fiber's frames, as a new
+ * floor: the run returns VM_RET when that call returns.  False (with the
+ * error in f->error) if it cannot start. */
+bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc);
 /* Resumes a fiber suspended at a Vis node with the instruction's response. */
 VMStatus vm_resume(Fiber *f, Value response);
 /* Source location of the frame's current instruction. */

@@ -1,0 +1,91 @@
+/* runtime/introspect.c — what a running behavior may ask about itself:
+ * get-self, get-input, get-state, set-state, get-sender,
+ * get-current-machine, and reify-context.  State reads inside a
+ * transaction see its own writes and enter its read set. */
+#include <gc.h>
+#include "runtime/runtime.h"
+
+/* The program's root has a state of its own that no other object sees. */
+static Object *self_object(Runtime *rt, Program *p) {
+  static Object *root;
+  (void)rt;
+  if (p->act->self) return p->act->self;
+  if (!root) {
+    root = GC_MALLOC_UNCOLLECTABLE(sizeof *root);
+    root->id = ROOT_ID;
+    root->state = v_nil();
+    root->history = v_nil();
+  }
+  return root;
+}
+
+HResult h_GET_SELF(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)rt, (void)args, (void)argc;
+  *out = v_ref(T_OBJREF, p->act->self_id);
+  return H_DONE;
+}
+
+HResult h_GET_INPUT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)rt, (void)args, (void)argc;
+  *out = p->act->input;
+  return H_DONE;
+}
+
+HResult h_GET_SENDER(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)rt, (void)args, (void)argc;
+  *out = p->act->sender;
+  return H_DONE;
+}
+
+HResult h_GET_CURRENT_MACHINE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)rt, (void)args, (void)argc;
+  *out = v_sym(p->act->machine);
+  return H_DONE;
+}
+
+HResult h_GET_STATE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)args, (void)argc;
+  Object *o = self_object(rt, p);
+  if (!p->act->self) {
+    *out = o->state;
+    return H_DONE;
+  }
+  TxEntry *e = tx_find_entry(p->tx, o->id);
+  tx_observe(p, o, e);
+  *out = rt_state_of(p, o, e);
+  return H_DONE;
+}
+
+HResult h_SET_STATE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)argc;
+  Value st = args[0];
+  if (!v_is_list(st)) return vm_type_error(p->fiber, "set-state", "list", st), H_ERROR;
+  if (v_contains_proc(st))
+    return rt_error(p, AE_INVALID_INPUT, "set-state: a state cannot contain a procedure"), H_ERROR;
+  Object *o = self_object(rt, p);
+  if (p->tx && p->act->self) {
+    TxEntry *e = tx_entry(p, o, tx_find_entry(p->tx, o->id));
+    e->has_state = true;
+    e->state = st;
+  } else {
+    journal_object(p, o);
+    o->state = st;
+    o->version++;
+  }
+  rt_log(rt, p, EV_STATE_UPDATED, o->id, v_nil(), v_nil(), false);
+  *out = v_unspec();
+  return H_DONE;
+}
+
+HResult h_REIFY_CONTEXT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)args, (void)argc;
+  Activation *a = p->act;
+  Value l = v_cons(p->tx ? v_just(v_sym(p->tx->controller)) : v_nothing(), v_nil());
+  l = v_cons(v_sym(a->machine), l);
+  l = v_cons(a->sender, l);
+  l = v_cons(a->input, l);
+  l = v_cons(v_ref(T_OBJREF, a->self_id), l);
+  (void)rt;
+  *out = l;
+  return H_DONE;
+}

@@ -1,0 +1,320 @@
+/* runtime/itree.c — the interpreter of interaction trees.  A program is a
+ * fiber: run, it stops at Ret (done), Tau (its slice ran out: a silent
+ * step) or Vis (an AVM instruction), which is dispatched to the handler of
+ * the instruction's family; the response resumes the continuation.
+ * Object calls run the callee's behavior on the caller's own fiber above a
+ * floor, with the caller waiting on an explicit activation stack, so nested
+ * calls use heap, not C stack.  Several programs (spawn) share the store
+ * and take turns after every AVM instruction, round robin. */
+#include <gc.h>
+#include <stdarg.h>
+#include <string.h>
+#include "runtime/runtime.h"
+
+const char *const avm_err_names[AE__COUNT] = {
+#define ERR(id, fam, name) name,
+#include "runtime/errors.def"
+#undef ERR
+};
+
+typedef HResult (*Handler)(Runtime *, Program *, Value *, int, Value *);
+static const Handler handlers[IN__COUNT] = {
+#define INSTR(id, name, mn, mx, layer, safety, fam, gas) h_##id,
+#include "vm/instrs.def"
+#undef INSTR
+};
+
+bool rt_error(Program *p, AvmErr e, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return vm_raise(p->fiber, v_nil(), "%s: %s", avm_err_names[e], buf);
+}
+
+Runtime *rt_new(VM *vm, const char *machine) {
+  Runtime *rt = GC_MALLOC(sizeof *rt);
+  memset(rt, 0, sizeof *rt);
+  rt->vm = vm;
+  rt->behaviors = v_nil();
+  rt->next_object = 1;
+  rt->next_tx = 1;
+  rt->next_program = 1;
+  rt->machine = sym_intern_cstr(machine);
+  rt->gas_limit = -1;
+  return rt;
+}
+
+bool rt_load_module(Runtime *rt, Module *m, FILE *err) {
+  (void)err;
+  for (uint32_t j = 0; j < m->ndecls; j++) {
+    Decl *d = &m->decls[j];
+    Value fn = v_tagged(T_CLOSURE, closure_new(m->protos[d->proto], 0));
+    if (d->kind == DECL_BEHAVIOR) {
+      rt->behaviors = v_cons(v_cons(v_sym(d->name), fn), rt->behaviors);
+      continue;
+    }
+    size_t k = 0;
+    while (k < rt->npures && rt->pures[k].name != d->name) k++;
+    if (k == rt->npures) {
+      if (rt->npures == rt->cappures) {
+        size_t cap = rt->cappures ? rt->cappures * 2 : 16;
+        PureFn *nv = GC_MALLOC(cap * sizeof *nv);
+        if (rt->npures) memcpy(nv, rt->pures, rt->npures * sizeof *nv);
+        rt->pures = nv;
+        rt->cappures = cap;
+      }
+      rt->npures++;
+    }
+    rt->pures[k] = (PureFn){ d->name, fn, 1 };
+  }
+  return true;
+}
+
+/* {===== Programs =====} */
+
+static Activation *root_activation(Runtime *rt, Symbol *controller) {
+  Activation *a = GC_MALLOC(sizeof *a);
+  a->self_id = ROOT_ID;
+  a->input = v_nothing();
+  a->sender = v_nothing();
+  a->machine = rt->machine;
+  a->controller = controller;
+  return a;
+}
+
+static Program *new_program(Runtime *rt, Value fn, Symbol *controller) {
+  Program *p = GC_MALLOC(sizeof *p);
+  p->id = rt->next_program++;
+  p->fiber = fiber_new(rt->vm, fn, NULL, 0);
+  p->act = root_activation(rt, controller);
+  p->status = p->fiber->status == VM_ERROR ? PS_FAILED : PS_RUNNABLE;
+  p->result = v_unspec();
+  p->error.irritants = v_nil();
+  if (p->status == PS_FAILED) p->error = p->fiber->error;
+  if (!rt->programs) {
+    p->next = p;
+    rt->programs = p;
+  } else {
+    p->next = rt->programs->next;
+    rt->programs->next = p;
+  }
+  return p;
+}
+
+Program *rt_spawn(Runtime *rt, Program *parent, Value thunk) {
+  return new_program(rt, thunk, rt_executing_controller(rt, parent));
+}
+
+Program *rt_program(Runtime *rt, uint64_t id) {
+  Program *p = rt->programs;
+  if (!p) return NULL;
+  do {
+    if (p->id == id) return p;
+    p = p->next;
+  } while (p != rt->programs);
+  return NULL;
+}
+
+static void respond(Program *p, Value v) {
+  p->has_response = true;
+  p->response = v;
+}
+
+/* A finished program wakes those waiting for it in join. */
+static void finish_program(Runtime *rt, Program *p, ProgStatus st) {
+  p->status = st;
+  if (p->tx) tx_abort(rt, p);
+  Program *q = rt->programs;
+  do {
+    if (q->status == PS_BLOCKED && q->waiting_for == p->id) {
+      q->status = PS_RUNNABLE;
+      respond(q, st == PS_DONE ? v_just(p->result) : v_nothing());
+    }
+    q = q->next;
+  } while (q != rt->programs);
+}
+
+/* {===== Object calls =====} */
+
+static Value lookup_behavior(Runtime *rt, Symbol *name) {
+  for (Value l = rt->behaviors; l.tag == T_PAIR; l = l.as.pair->cdr)
+    if (l.as.pair->car.as.pair->car.as.sym == name) return l.as.pair->car.as.pair->cdr;
+  return v_undef();
+}
+
+HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input) {
+  Value fn = lookup_behavior(rt, o->behavior);
+  if (fn.tag == T_UNDEF)
+    return rt_error(p, AE_BEHAVIOR_NOT_FOUND, "no behavior named %s is loaded", o->behavior->name) ? H_DONE
+                                                                                                  : H_ERROR;
+  Fiber *f = p->fiber;
+  Activation *a = GC_MALLOC(sizeof *a);
+  a->prev = p->act;
+  a->self = o;
+  a->self_id = o->id;
+  a->input = input;
+  a->sender = v_just(v_ref(T_OBJREF, p->act->self_id));
+  a->machine = o->machine;
+  a->controller = rt_controller_of(o, e);
+  a->caller_floor = f->floor;
+  a->caller_dest = f->vis_dest;
+  a->caller_returns = f->vis_returns;
+  p->act = a;
+  a->journal_mark = journal_mark(p);
+  if (p->tx) {
+    journal_call_log(p);
+    p->tx->call_log = v_cons(v_cons(v_ref(T_OBJREF, o->id), input), p->tx->call_log);
+  }
+  if (!fiber_enter(f, fn, &input, 1)) {
+    /* Could not start (stack overflow): a rejected call. */
+    a->floor = f->nframes;
+    return H_ERROR;
+  }
+  a->floor = f->floor;
+  return H_SWITCHED;
+}
+
+/* Leaves the current activation, giving the caller [response]. */
+static void pop_activation(Program *p, Value response) {
+  Activation *a = p->act;
+  Fiber *f = p->fiber;
+  p->act = a->prev;
+  f->nframes = a->floor;
+  f->floor = a->caller_floor;
+  f->vis_dest = a->caller_dest;
+  f->vis_returns = a->caller_returns;
+  f->status = VM_VIS;
+  f->error.msg = NULL;
+  f->error.loc = (Loc){ 0 };
+  if (!p->act->prev) journal_reset(p);  /* back at the top: nothing to undo any more */
+  respond(p, response);
+}
+
+static void reject_call(Runtime *rt, Program *p) {
+  Activation *a = p->act;
+  journal_rollback(rt, p, a->journal_mark);
+  const VMError *err = &p->fiber->error;
+  rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id,
+         v_cstring(err->msg ? err->msg : "error"), v_nil(), false);
+  rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, v_nil(), false);
+  pop_activation(p, v_nothing());
+}
+
+static void return_from_call(Runtime *rt, Program *p, Value out) {
+  Activation *a = p->act;
+  if (v_contains_proc(out)) {
+    vm_raise(p->fiber, v_nil(), "%s: the output of a call cannot contain a procedure", avm_err_names[AE_INVALID_INPUT]);
+    reject_call(rt, p);
+    return;
+  }
+  if (!p->tx) {
+    journal_object(p, a->self);
+    a->self->history = v_cons(a->input, a->self->history);
+    a->self->calls++;
+  }
+  rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, out, true);
+  pop_activation(p, v_just(out));
+}
+
+/* {===== The loop =====} */
+
+static void fail(Runtime *rt, Program *p) {
+  Fiber *f = p->fiber;
+  if (f->error.loc.file == NULL && f->nframes > 0) f->error.loc = fiber_loc(f, f->nframes - 1);
+  if (p->act->prev && !rt->out_of_gas && !rt->vm->exit_requested) {
+    reject_call(rt, p);
+    return;
+  }
+  p->error = f->error;
+  finish_program(rt, p, PS_FAILED);
+}
+
+static bool charge(Runtime *rt, Program *p, int64_t cost) {
+  if (rt->gas_limit < 0) return true;
+  rt->gas_used += cost;
+  if (rt->gas_used <= rt->gas_limit) return true;
+  rt->out_of_gas = true;
+  rt_error(p, AE_OUT_OF_GAS, "the program used more than %lld units of gas", (long long)rt->gas_limit);
+  return false;
+}
+
+/* Runs program [p] up to and including its next AVM instruction. */
+static void step(Runtime *rt, Program *p) {
+  Fiber *f = p->fiber;
+  int64_t slice = rt->vm->slice;
+  VMStatus st;
+  f->budget = slice;  /* what is left of it afterwards is what was not used */
+  if (p->has_response) {
+    p->has_response = false;
+    st = vm_resume(f, p->response);
+  } else {
+    st = vm_run(f);
+  }
+  if (slice > 0 && !charge(rt, p, slice - (f->budget > 0 ? f->budget : 0))) {
+    fail(rt, p);
+    return;
+  }
+  switch (st) {
+    case VM_TAU:
+      return;
+    case VM_RET:
+      if (p->act->prev) {
+        return_from_call(rt, p, f->result);
+      } else {
+        p->result = f->result;
+        finish_program(rt, p, PS_DONE);
+      }
+      return;
+    case VM_ERROR:
+      fail(rt, p);
+      return;
+    case VM_VIS: {
+      if (!charge(rt, p, instr_info[f->vis_instr].gas)) {
+        fail(rt, p);
+        return;
+      }
+      Value out = v_unspec();
+      switch (handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, &out)) {
+        case H_DONE: respond(p, out); return;
+        case H_SWITCHED: return;
+        case H_ERROR: fail(rt, p); return;
+      }
+    }
+  }
+}
+
+static Program *next_runnable(Runtime *rt, Program *after) {
+  Program *p = after->next;
+  for (;;) {
+    if (p->status == PS_RUNNABLE) return p;
+    if (p == after) return NULL;
+    p = p->next;
+  }
+}
+
+Program *rt_run_main(Runtime *rt, Value fn) {
+  Program *main = new_program(rt, fn, rt->machine);
+  rt->current = main;
+  if (rt->gas_limit >= 0 && rt->vm->slice <= 0) rt->vm->slice = 1000;
+  while (main->status == PS_RUNNABLE || main->status == PS_BLOCKED) {
+    Program *p = next_runnable(rt, rt->current);
+    if (!p) {
+      rt_error(main, AE_DEADLOCK, "every program is waiting in join");
+      main->error = main->fiber->error;
+      finish_program(rt, main, PS_FAILED);
+      break;
+    }
+    rt->current = p;
+    step(rt, p);
+    if (rt->out_of_gas || rt->vm->exit_requested) {
+      if (p != main) {
+        main->error = p->error;
+        finish_program(rt, main, PS_FAILED);
+      }
+      break;
+    }
+  }
+  return main;
+}

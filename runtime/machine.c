@@ -1,0 +1,51 @@
+/* runtime/machine.c — the machine family on a single machine: get-machine,
+ * teleport, move-object, fetch.  Other machines exist only once nodes are
+ * connected (avm node); until then they are unreachable. */
+#include "runtime/runtime.h"
+
+HResult h_GET_MACHINE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)argc;
+  if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "get-machine", "object id", args[0]), H_ERROR;
+  Object *o = rt_find(rt, p, args[0].as.u, NULL);
+  *out = o ? v_just(v_sym(o->machine)) : v_nothing();
+  return H_DONE;
+}
+
+static bool machine_arg(Runtime *rt, Program *p, const char *who, Value v) {
+  if (v.tag != T_SYM) return vm_type_error(p->fiber, who, "machine name (symbol)", v);
+  if (v.as.sym == rt->machine) return true;
+  return rt_error(p, AE_MACHINE_UNREACHABLE, "%s: machine %s is not connected", who, v.as.sym->name);
+}
+
+HResult h_TELEPORT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)argc;
+  if (p->tx) return rt_error(p, AE_TELEPORT_DURING_TX, "teleport inside transaction %llu", (unsigned long long)p->tx->id), H_ERROR;
+  if (!machine_arg(rt, p, "teleport", args[0])) return H_ERROR;
+  rt_log(rt, p, EV_EXECUTION_MOVED, 0, v_sym(p->act->machine), args[0], true);
+  p->act->machine = args[0].as.sym;
+  *out = v_bool(true);
+  return H_DONE;
+}
+
+HResult h_MOVE_OBJECT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)argc;
+  if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "move-object", "object id", args[0]), H_ERROR;
+  Object *o = rt_find(rt, p, args[0].as.u, NULL);
+  if (!o) {
+    *out = v_bool(false);
+    return H_DONE;
+  }
+  if (!machine_arg(rt, p, "move-object", args[1])) return H_ERROR;
+  rt_log(rt, p, EV_OBJECT_MOVED, o->id, v_sym(o->machine), args[1], true);
+  *out = v_bool(true);
+  return H_DONE;
+}
+
+HResult h_FETCH(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)argc;
+  if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "fetch", "object id", args[0]), H_ERROR;
+  Object *o = rt_find(rt, p, args[0].as.u, NULL);
+  if (o) rt_log(rt, p, EV_OBJECT_FETCHED, o->id, v_sym(p->act->machine), v_nil(), false);
+  *out = v_bool(o != NULL);
+  return H_DONE;
+}

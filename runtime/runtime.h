@@ -1,0 +1,204 @@
+/* runtime/runtime.h — the AVM interpreter: the object store and its
+ * metadata, transactions (overlay, read set, commit), object calls on an
+ * explicit activation stack, programs interleaved at AVM instructions, the
+ * trace, and the handler of every instruction family. */
+#ifndef AVM_RUNTIME_H
+#define AVM_RUNTIME_H
+#include <stdio.h>
+#include "vm/vm.h"
+
+/* {===== Errors and events =====} */
+
+typedef enum AvmErr {
+#define ERR(id, fam, name) AE_##id,
+#include "runtime/errors.def"
+#undef ERR
+  AE__COUNT
+} AvmErr;
+extern const char *const avm_err_names[AE__COUNT];
+
+typedef enum EventKind {
+#define EV(id, name, text) EV_##id,
+#include "runtime/events.def"
+#undef EV
+  EV__COUNT
+} EventKind;
+extern const char *const event_names[EV__COUNT];
+
+typedef struct LogEntry {
+  uint64_t ts;
+  EventKind kind;
+  Symbol *controller;   /* executing controller when logged (NULL: none) */
+  uint64_t id;          /* object or transaction */
+  Value a, b;           /* input/output, or names (symbols), per event */
+  bool has_b;
+} LogEntry;
+
+typedef struct Trace {
+  LogEntry *entries;
+  size_t n, cap;
+  uint64_t clock;
+  bool enabled;
+} Trace;
+
+/* {===== Objects and the store =====} */
+
+#define ROOT_ID 0
+
+typedef struct Object {
+  uint64_t id;
+  Symbol *behavior;
+  Value state;                 /* a list; () at first */
+  Value history;               /* inputs received, newest first */
+  uint64_t calls;              /* length of history */
+  Symbol *creating_controller;
+  Symbol *controller;          /* current controller */
+  Symbol *machine;
+  uint64_t version;            /* bumped by every committed change */
+} Object;
+
+typedef struct Store {
+  Object **slots;              /* open addressing by id; TOMBSTONE marks removals */
+  size_t cap, count, used;
+} Store;
+
+Object *store_get(const Store *s, uint64_t id);
+void store_put(Store *s, Object *o);
+void store_remove(Store *s, uint64_t id);
+/* Calls [fn] on every live object in id order (for scry and listings). */
+size_t store_sorted(const Store *s, Object ***out);
+
+/* {===== Transactions =====} */
+
+/* What a transaction has done to one object. */
+typedef struct TxEntry {
+  Object *obj;                 /* the store object, or the pending created one */
+  bool created, destroyed, has_state, observed, transferred;
+  Value state;
+  Symbol *controller;          /* pending transfer target */
+  uint64_t seen_version;       /* store version when first observed */
+} TxEntry;
+
+typedef struct Tx {
+  uint64_t id;
+  Symbol *controller;
+  TxEntry **entries;           /* in first-touch order */
+  size_t n, cap;
+  TxEntry **index;             /* hash by object id over entries[0..indexed) */
+  size_t index_cap, indexed;
+  Value call_log;              /* ((id . input) ...), newest first */
+} Tx;
+
+/* {===== Programs and calls =====} */
+
+/* One object call in progress: the callee runs on the program's fiber above
+ * [floor]; the caller waits at its AVM instruction. */
+typedef struct Activation {
+  struct Activation *prev;
+  Object *self;                /* NULL for the program's root */
+  uint64_t self_id;
+  Value input;
+  Value sender;                /* nothing or (just id) */
+  Symbol *machine;
+  Symbol *controller;          /* the executing controller */
+  size_t floor;
+  size_t caller_floor, caller_dest;
+  bool caller_returns;
+  size_t journal_mark;
+} Activation;
+
+typedef enum ProgStatus { PS_RUNNABLE, PS_BLOCKED, PS_DONE, PS_FAILED } ProgStatus;
+
+typedef struct Journal Journal;
+
+typedef struct Program {
+  uint64_t id;
+  Fiber *fiber;
+  Activation *act;
+  Tx *tx;
+  ProgStatus status;
+  Value result;
+  VMError error;
+  uint64_t waiting_for;        /* program id when blocked in join */
+  bool has_response;           /* resume the fiber with [response] next turn */
+  Value response;
+  Journal *journal;
+  struct Program *next;        /* scheduler ring */
+} Program;
+
+typedef struct PureFn { Symbol *name; Value proc; uint64_t version; } PureFn;
+
+typedef struct Runtime {
+  VM *vm;
+  Store store;
+  Value behaviors;             /* alist: (name . closure) */
+  PureFn *pures;
+  size_t npures, cappures;
+  Trace trace;
+  Program *programs;           /* ring */
+  Program *current;
+  uint64_t next_object, next_tx, next_program;
+  Symbol *machine;             /* this machine's name; its default controller has the same name */
+  int64_t gas_limit;           /* < 0: unlimited */
+  int64_t gas_used;
+  bool out_of_gas;
+  FILE *trace_out;
+} Runtime;
+
+Runtime *rt_new(VM *vm, const char *machine);
+/* Registers the behaviors and pure functions a module declares. */
+bool rt_load_module(Runtime *rt, Module *m, FILE *err);
+/* Runs [fn] as the main program to its end; the result or error is left
+ * in the returned program. */
+Program *rt_run_main(Runtime *rt, Value fn);
+
+/* {===== Shared by the handler families =====} */
+
+typedef enum HResult { H_DONE, H_ERROR, H_SWITCHED } HResult;
+#define INSTR(id, name, mn, mx, layer, safety, fam, gas) \
+  HResult h_##id(Runtime *rt, Program *p, Value *args, int argc, Value *out);
+#include "vm/instrs.def"
+#undef INSTR
+
+/* Starts a call of object [o] with [input]: the callee's behavior runs on
+ * p's fiber as a new activation. */
+HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input);
+Program *rt_spawn(Runtime *rt, Program *parent, Value thunk);
+Program *rt_program(Runtime *rt, uint64_t id);
+
+bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b);
+void trace_print_entry(FILE *out, const LogEntry *e);
+
+/* Object lookup as program [p] sees it (its transaction's creates included,
+ * destroys not yet applied). */
+Object *rt_find(Runtime *rt, Program *p, uint64_t id, TxEntry **entry);
+Value rt_state_of(Program *p, Object *o, TxEntry *e);
+Symbol *rt_controller_of(Object *o, TxEntry *e);
+Symbol *rt_executing_controller(Runtime *rt, Program *p);
+TxEntry *tx_find_entry(Tx *tx, uint64_t id);
+/* The entry of [o] in p's transaction, created if needed (journaled). */
+TxEntry *tx_entry(Program *p, Object *o, TxEntry *e);
+/* Records that the transaction read [o] (for validation at commit). */
+void tx_observe(Program *p, Object *o, TxEntry *e);
+bool tx_check_controller(Program *p, Object *o, TxEntry *e);
+void tx_abort(Runtime *rt, Program *p);
+bool rt_check_authority(Runtime *rt, Program *p, Object *o, TxEntry *e, const char *who);
+/* META: the association list reflect and scry show of an object. */
+Value rt_meta(Object *o);
+/* Runs [proc] on [args] to completion in a nested fiber that may not use
+ * AVM instructions; false with the error message in *err. */
+bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, const char **err);
+
+/* The undo journal: every store and overlay change made inside an object
+ * call, so a rejected call can be undone whole. */
+size_t journal_mark(Program *p);
+void journal_reset(Program *p);
+void journal_object(Program *p, Object *o);
+void journal_created(Program *p, Object *o);
+void journal_destroyed(Program *p, Object *o);
+void journal_entry(Program *p, TxEntry *e, bool is_new);
+void journal_call_log(Program *p);
+void journal_rollback(Runtime *rt, Program *p, size_t mark);
+
+#endif
