@@ -40,7 +40,8 @@ static void init_keywords(void) {
 
 static bool is_keyword(Symbol *s) {
 #define X(id, str) if (s == K.kw_##id && s != K.kw_else && s != K.kw_arrow && s != K.kw_bind && \
-                       s != K.kw_underscore && s != K.kw_nothing && s != K.kw_just && s != K.kw_dots) return true;
+                       s != K.kw_underscore && s != K.kw_nothing && s != K.kw_just && s != K.kw_dots && \
+                       s != K.kw_behavior && s != K.kw_pure) return true;
   KEYWORDS(X)
 #undef X
   return false;
@@ -728,9 +729,6 @@ static Core *expr(DS *ds, Syntax *s) {
     if (h == K.kw_begin) return expr_seq(ds, items(s) + 1, n - 1, s->loc);
     if (h == K.kw_match) return match_form(ds, s);
     if (h == K.kw_do) return do_form(ds, s);
-    if (h == K.kw_behavior || h == K.kw_pure)
-      return bad(ds, s, h == K.kw_behavior ? "behavior declarations belong at the top level"
-                                        : "pure declarations belong at the top level");
   }
   return call_form(ds, s);
 }
