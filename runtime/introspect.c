@@ -14,7 +14,6 @@ static Object *self_object(Runtime *rt, Program *p) {
     root = GC_MALLOC_UNCOLLECTABLE(sizeof *root);
     root->id = ROOT_ID;
     root->state = v_nil();
-    root->history = v_nil();
   }
   return root;
 }
@@ -33,7 +32,7 @@ HResult h_GET_INPUT(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
 
 HResult h_GET_SENDER(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)rt, (void)args, (void)argc;
-  *out = p->act->sender;
+  *out = p->act->has_sender ? v_just(v_ref(T_OBJREF, p->act->sender_id)) : v_nothing();
   return H_DONE;
 }
 
@@ -82,7 +81,7 @@ HResult h_REIFY_CONTEXT(Runtime *rt, Program *p, Value *args, int argc, Value *o
   Activation *a = p->act;
   Value l = v_cons(p->tx ? v_just(v_sym(p->tx->controller)) : v_nothing(), v_nil());
   l = v_cons(v_sym(a->machine), l);
-  l = v_cons(a->sender, l);
+  l = v_cons(a->has_sender ? v_just(v_ref(T_OBJREF, a->sender_id)) : v_nothing(), l);
   l = v_cons(a->input, l);
   l = v_cons(v_ref(T_OBJREF, a->self_id), l);
   (void)rt;

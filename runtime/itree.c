@@ -78,7 +78,6 @@ static Activation *root_activation(Runtime *rt, Symbol *controller) {
   Activation *a = GC_MALLOC(sizeof *a);
   a->self_id = ROOT_ID;
   a->input = v_nothing();
-  a->sender = v_nothing();
   a->machine = rt->machine;
   a->controller = controller;
   return a;
@@ -150,12 +149,15 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
     return rt_error(p, AE_BEHAVIOR_NOT_FOUND, "no behavior named %s is loaded", o->behavior->name) ? H_DONE
                                                                                                   : H_ERROR;
   Fiber *f = p->fiber;
-  Activation *a = GC_MALLOC(sizeof *a);
+  Activation *a = p->spare;
+  if (a) p->spare = a->prev;
+  else a = GC_MALLOC(sizeof *a);
   a->prev = p->act;
   a->self = o;
   a->self_id = o->id;
   a->input = input;
-  a->sender = v_just(v_ref(T_OBJREF, p->act->self_id));
+  a->sender_id = p->act->self_id;
+  a->has_sender = true;
   a->machine = o->machine;
   a->controller = rt_controller_of(o, e);
   a->caller_floor = f->floor;
@@ -189,6 +191,9 @@ static void pop_activation(Program *p, Value response) {
   f->error.msg = NULL;
   f->error.loc = (Loc){ 0 };
   if (!p->act->prev) journal_reset(p);  /* back at the top: nothing to undo any more */
+  a->prev = p->spare;
+  a->input = v_nil();
+  p->spare = a;
   respond(p, response);
 }
 
@@ -211,7 +216,6 @@ static void return_from_call(Runtime *rt, Program *p, Value out) {
   }
   if (!p->tx) {
     journal_object(p, a->self);
-    a->self->history = v_cons(a->input, a->self->history);
     a->self->calls++;
   }
   rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, out, true);

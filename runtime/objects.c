@@ -32,7 +32,6 @@ HResult h_CREATE_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out)
   o->id = rt->next_object++;
   o->behavior = behavior;
   o->state = v_nil();
-  o->history = v_nil();
   o->creating_controller = o->controller = ctrl;
   o->machine = p->act->machine;
   if (p->tx) {

@@ -49,8 +49,9 @@ typedef struct Object {
   uint64_t id;
   Symbol *behavior;
   Value state;                 /* a list; () at first */
-  Value history;               /* inputs received, newest first */
-  uint64_t calls;              /* length of history */
+  uint64_t calls;              /* how many calls it has answered: its input
+                                  history's length (the inputs themselves are
+                                  in the trace, not kept per object) */
   Symbol *creating_controller;
   Symbol *controller;          /* current controller */
   Symbol *machine;
@@ -98,7 +99,8 @@ typedef struct Activation {
   Object *self;                /* NULL for the program's root */
   uint64_t self_id;
   Value input;
-  Value sender;                /* nothing or (just id) */
+  uint64_t sender_id;
+  bool has_sender;             /* false at a program's root */
   Symbol *machine;
   Symbol *controller;          /* the executing controller */
   size_t floor;
@@ -123,6 +125,7 @@ typedef struct Program {
   bool has_response;           /* resume the fiber with [response] next turn */
   Value response;
   Journal *journal;
+  Activation *spare;           /* popped activations, reused */
   struct Program *next;        /* scheduler ring */
 } Program;
 

@@ -157,9 +157,7 @@ static void apply(Runtime *rt, Program *p, Tx *tx) {
   for (; log.tag == T_PAIR; log = log.as.pair->cdr) {
     Value call = log.as.pair->car;
     Object *o = store_get(&rt->store, call.as.pair->car.as.u);
-    if (!o) continue;
-    o->history = v_cons(call.as.pair->cdr, o->history);
-    o->calls++;
+    if (o) o->calls++;
   }
   for (size_t j = 0; j < tx->n; j++) {
     TxEntry *e = tx->entries[j];

@@ -30,6 +30,7 @@ static bool ensure_stack(Fiber *f, size_t need) {
   while (cap < need) cap *= 2;
   Value *ns = GC_REALLOC(f->stack, cap * sizeof(Value));
   if (!ns) return vm_raise(f, v_nil(), "out of memory growing the stack");
+  if (f->vis_args) f->vis_args = ns + (f->vis_args - f->stack);
   f->stack = ns;
   f->stack_cap = cap;
   return true;
@@ -109,8 +110,8 @@ static bool check_prim_arity(Fiber *f, const char *name, int mn, int mx, int arg
 static void suspend(Fiber *f, int in, const Value *args, int argc, size_t dest, bool returns) {
   f->vis_instr = in;
   f->vis_argc = argc;
-  f->vis_args = GC_MALLOC((argc ? argc : 1) * sizeof(Value));
-  memcpy(f->vis_args, args, (size_t)argc * sizeof(Value));
+  /* The operands stay where they are, on the stack: no allocation. */
+  f->vis_args = (Value *)args;
   f->vis_dest = dest;
   f->vis_returns = returns;
   f->status = VM_VIS;

@@ -163,10 +163,7 @@ Fiber *fiber_copy(const Fiber *src) {
   memcpy(f->stack, src->stack, src->stack_cap * sizeof(Value));
   f->frames = GC_MALLOC(src->frames_cap * sizeof(Frame));
   memcpy(f->frames, src->frames, src->nframes * sizeof(Frame));
-  if (src->vis_args) {
-    f->vis_args = GC_MALLOC((src->vis_argc ? src->vis_argc : 1) * sizeof(Value));
-    memcpy(f->vis_args, src->vis_args, (size_t)src->vis_argc * sizeof(Value));
-  }
+  if (src->vis_args) f->vis_args = f->stack + (src->vis_args - src->stack);
   return f;
 }
 

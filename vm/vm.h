@@ -115,7 +115,7 @@ typedef struct Fiber {
   VMStatus status;
   /* Pending Vis node when status == VM_VIS. */
   int vis_instr;       /* InstrId */
-  Value *vis_args;
+  Value *vis_args;     /* on the stack: valid until the fiber runs again */
   int vis_argc;
   size_t vis_dest;     /* absolute stack index of the response register */
   bool vis_returns;    /* resume returns the response (suspended in a tail call) */
