@@ -103,18 +103,22 @@ bool v_equal(Value a, Value b) {
 }
 
 bool v_contains_proc(Value v) {
-  size_t cap = 64, n = 0;
-  Value *work = malloc(cap * sizeof *work);
-  if (!work) abort();
+  /* Messages are checked on every call: atoms answer at once, and the work
+   * list starts on the C stack. */
+  if (v.tag != T_PAIR && v.tag != T_JUST) return v_is_proc(v);
+  Value local[32], *work = local;
+  size_t cap = 32, n = 0;
   bool found = false;
   for (;;) {
     if (v_is_proc(v)) { found = true; break; }
     if (v.tag == T_PAIR) {
       if (n == cap) {
-        cap *= 2;
-        Value *nw = realloc(work, cap * sizeof *work);
+        Value *nw = malloc(cap * 2 * sizeof *nw);
         if (!nw) abort();
+        memcpy(nw, work, n * sizeof *nw);
+        if (work != local) free(work);
         work = nw;
+        cap *= 2;
       }
       work[n++] = v.as.pair->cdr;
       v = v.as.pair->car;
@@ -124,6 +128,6 @@ bool v_contains_proc(Value v) {
     if (n == 0) break;
     v = work[--n];
   }
-  free(work);
+  if (work != local) free(work);
   return found;
 }
