@@ -24,20 +24,19 @@
 
 /* {===== Stack and frames =====} */
 
+/* Address space reserved for a fiber's value stack and frame array once
+ * they outgrow the GC heap: far more than any run touches. */
+#define STACK_RESERVE ((size_t)64 << 30)
+#define FRAMES_RESERVE ((size_t)8 << 30)
+
 static bool ensure_stack(Fiber *f, size_t need) {
   if (need <= f->stack_cap) return true;
-  /* Double small stacks; grow big ones by half, and free the old block at
-   * once (GC_REALLOC leaves it to the collector): a deep recursion then
-   * needs about 1.5 times its stack, not 3 times. */
-  size_t cap = f->stack_cap;
-  while (cap < need) cap = cap < (1u << 20) ? cap * 2 : cap + cap / 2;
-  Value *ns = GC_MALLOC(cap * sizeof(Value));
-  if (!ns) return vm_raise(f, v_nil(), "out of memory growing the stack");
-  memcpy(ns, f->stack, f->stack_cap * sizeof(Value));
-  if (f->vis_args) f->vis_args = ns + (f->vis_args - f->stack);
-  GC_FREE(f->stack);
-  f->stack = ns;
-  f->stack_cap = cap;
+  Value *old = f->stack;
+  void *p = f->stack;
+  if (!stackmem_grow(&p, &f->stack_cap, need, sizeof(Value), STACK_RESERVE, &f->stack_mem))
+    return vm_raise(f, v_nil(), "stack overflow (out of memory for the stack)");
+  f->stack = p;
+  if (f->vis_args) f->vis_args = f->stack + (f->vis_args - old);
   return true;
 }
 
@@ -45,13 +44,10 @@ static bool ensure_frame(Fiber *f) {
   if (UNLIKELY(f->nframes >= f->vm->max_depth))
     return vm_raise(f, v_nil(), "stack overflow");
   if (f->nframes < f->frames_cap) return true;
-  size_t cap = f->frames_cap < (1u << 20) ? f->frames_cap * 2 : f->frames_cap + f->frames_cap / 2;
-  Frame *nf = GC_MALLOC(cap * sizeof(Frame));
-  if (!nf) return vm_raise(f, v_nil(), "out of memory growing the stack");
-  memcpy(nf, f->frames, f->nframes * sizeof(Frame));
-  GC_FREE(f->frames);
-  f->frames = nf;
-  f->frames_cap = cap;
+  void *p = f->frames;
+  if (!stackmem_grow(&p, &f->frames_cap, f->nframes + 1, sizeof(Frame), FRAMES_RESERVE, &f->frames_mem))
+    return vm_raise(f, v_nil(), "stack overflow (out of memory for frames)");
+  f->frames = p;
   fiber_update_frame_limit(f);
   return true;
 }

@@ -101,15 +101,37 @@ Value proto_main_closure(Module *m) {
   return v_tagged(T_CLOSURE, closure_new(m->protos[0], 0));
 }
 
+static void release_fiber(void *obj, void *data) {
+  (void)data;
+  Fiber *f = obj;
+  stackmem_release(f->stack, &f->stack_mem);
+  stackmem_release(f->frames, &f->frames_mem);
+}
+
+/* Gives [f] room for [nvalues] stack slots and [nframes] frames. */
+static void fiber_alloc(Fiber *f, size_t nvalues, size_t nframes) {
+  f->stack = NULL;
+  f->stack_cap = 0;
+  f->frames = NULL;
+  f->frames_cap = 0;
+  memset(&f->stack_mem, 0, sizeof f->stack_mem);
+  memset(&f->frames_mem, 0, sizeof f->frames_mem);
+  void *p = NULL;
+  if (!stackmem_grow(&p, &f->stack_cap, nvalues, sizeof(Value), (size_t)64 << 30, &f->stack_mem)) abort();
+  f->stack = p;
+  p = NULL;
+  if (!stackmem_grow(&p, &f->frames_cap, nframes, sizeof(Frame), (size_t)8 << 30, &f->frames_mem)) abort();
+  f->frames = p;
+  if (f->stack_mem.mapped || f->frames_mem.mapped) GC_register_finalizer_ignore_self(f, release_fiber, NULL, NULL, NULL);
+}
+
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
   Fiber *f = GC_MALLOC(sizeof *f);
   memset(f, 0, sizeof *f);
   f->vm = vm;
-  f->stack_cap = 256;
-  while (f->stack_cap < (size_t)argc + 2) f->stack_cap *= 2;
-  f->stack = GC_MALLOC(f->stack_cap * sizeof(Value));
-  f->frames_cap = 64;
-  f->frames = GC_MALLOC(f->frames_cap * sizeof(Frame));
+  size_t need = (size_t)argc + 2;
+  if (fn.tag == T_CLOSURE) need += fn.as.clo->p->nregs;
+  fiber_alloc(f, need < 64 ? 64 : need, 8);
   f->stack[0] = fn;
   for (int j = 0; j < argc; j++) f->stack[1 + j] = args[j];
   f->error.irritants = v_nil();
@@ -136,13 +158,6 @@ Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
       for (int j = argc - 1; j >= p->nparams; j--) rest = v_cons(args[j], rest);
       f->stack[1 + p->nparams] = rest;
     }
-    size_t need = (size_t)p->nregs + 2;
-    if (need > f->stack_cap) {
-      Value *ns = GC_MALLOC(need * 2 * sizeof(Value));
-      memcpy(ns, f->stack, f->stack_cap * sizeof(Value));
-      f->stack = ns;
-      f->stack_cap = need * 2;
-    }
     f->frames[0] = (Frame){ fn.as.clo, p->code, 1 };
     f->nframes = 1;
   } else {
@@ -159,11 +174,11 @@ void fiber_update_frame_limit(Fiber *f) {
 Fiber *fiber_copy(const Fiber *src) {
   Fiber *f = GC_MALLOC(sizeof *f);
   *f = *src;
-  f->stack = GC_MALLOC(src->stack_cap * sizeof(Value));
+  fiber_alloc(f, src->stack_cap, src->frames_cap);
   memcpy(f->stack, src->stack, src->stack_cap * sizeof(Value));
-  f->frames = GC_MALLOC(src->frames_cap * sizeof(Frame));
   memcpy(f->frames, src->frames, src->nframes * sizeof(Frame));
   if (src->vis_args) f->vis_args = f->stack + (src->vis_args - src->stack);
+  fiber_update_frame_limit(f);
   return f;
 }
 

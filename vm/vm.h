@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "util/diag.h"
 #include "vm/opcode.h"
+#include "vm/stackmem.h"
 #include "vm/value.h"
 
 typedef struct Module Module;
@@ -107,6 +108,7 @@ typedef struct Fiber {
   VM *vm;
   Value *stack;
   size_t stack_cap;
+  StackMem stack_mem, frames_mem;
   Frame *frames;
   size_t nframes, frames_cap;
   size_t frame_limit;
