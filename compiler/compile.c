@@ -1084,9 +1084,15 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
   register_proto(&c, NULL);  /* slot 0: the top-level program */
   /* Every top-level definition is known before any code is compiled, so
    * forward references between definitions resolve. */
-  for (int j = 0; j < prog->n; j++)
-    if (prog->forms[j]->kind == CK_DEFINE)
-      { uint32_t gi = global_index(&c, prog->forms[j]->u.define.name); c.m->gflags[gi] |= GF_DEFINED; }
+  for (int j = 0; j < prog->n; j++) {
+    Core *f = prog->forms[j];
+    Symbol *name = f->kind == CK_DEFINE ? f->u.define.name
+                 : f->kind == CK_DECL && f->u.decl.form == DF_PURE ? f->u.decl.name : NULL;
+    if (name) {
+      uint32_t gi = global_index(&c, name);
+      c.m->gflags[gi] |= GF_DEFINED;
+    }
+  }
 
   FuncState main;
   memset(&main, 0, sizeof main);
@@ -1111,7 +1117,14 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
     } else if (e->kind == CK_DECL) {
       TopInfo *ti = new_top(&c, NULL);
       uint32_t flat;
-      compile_lambda_flat(&main, e->u.decl.lambda, e->u.decl.form == DF_PURE ? e->u.decl.name : NULL, ti, &flat);
+      uint32_t child = compile_lambda_flat(&main, e->u.decl.lambda, e->u.decl.form == DF_PURE ? e->u.decl.name : NULL, ti, &flat);
+      if (e->u.decl.form == DF_PURE) {
+        /* A pure function is also an ordinary global procedure: it can
+         * call itself and be called directly. */
+        int r = alloc_reg(&main, e->loc);
+        emit(&main, iABx(OP_CLOSURE, r, (int32_t)child), e->loc);
+        emit(&main, iABx(OP_DEFGLOBAL, r, (int32_t)global_index(&c, e->u.decl.name)), e->loc);
+      }
       if (e->u.decl.form == DF_PURE) pure_tops[j] = ti;
       for (uint32_t k = 0; k < c.m->ndecls; k++)
         if (c.m->decls[k].name == e->u.decl.name && c.m->decls[k].kind == (DeclKind)e->u.decl.form)

@@ -199,10 +199,10 @@ static void pop_activation(Program *p, Value response) {
 
 static void reject_call(Runtime *rt, Program *p) {
   Activation *a = p->act;
-  journal_rollback(rt, p, a->journal_mark);
   const VMError *err = &p->fiber->error;
   rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id,
          v_cstring(err->msg ? err->msg : "error"), v_nil(), false);
+  journal_rollback(rt, p, a->journal_mark);
   rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, v_nil(), false);
   pop_activation(p, v_nothing());
 }

@@ -7,12 +7,12 @@
 #include <string.h>
 #include "runtime/runtime.h"
 
-typedef enum { J_OBJECT, J_CREATED, J_DESTROYED, J_ENTRY, J_NEW_ENTRY, J_CALL_LOG } JKind;
+typedef enum { J_OBJECT, J_CREATED, J_DESTROYED, J_ENTRY, J_NEW_ENTRY, J_CALL_LOG, J_TX } JKind;
 
 typedef struct JEntry {
   JKind kind;
   void *target;          /* Object* or TxEntry* */
-  union { Object obj; TxEntry entry; Value log; } old;
+  union { Object obj; TxEntry entry; Value log; Tx *tx; } old;
 } JEntry;
 
 struct Journal {
@@ -62,6 +62,9 @@ void journal_entry(Program *p, TxEntry *e, bool is_new) {
 void journal_call_log(Program *p) {
   if (recording(p)) push(p, J_CALL_LOG, p->tx)->old.log = p->tx->call_log;
 }
+void journal_tx(Program *p) {
+  if (recording(p)) push(p, J_TX, NULL)->old.tx = p->tx;
+}
 
 void journal_rollback(Runtime *rt, Program *p, size_t mark) {
   Journal *j = p->journal;
@@ -75,11 +78,25 @@ void journal_rollback(Runtime *rt, Program *p, size_t mark) {
       case J_ENTRY: *(TxEntry *)e->target = e->old.entry; break;
       case J_NEW_ENTRY:
         /* The entry was appended last among those still present. */
-        if (p->tx && p->tx->n && p->tx->entries[p->tx->n - 1] == e->target) p->tx->n--;
+        if (p->tx && p->tx->n && p->tx->entries[p->tx->n - 1] == e->target) {
+          p->tx->n--;
+          /* The index may hold the removed entry: rebuild it on next use. */
+          if (p->tx->indexed > p->tx->n) p->tx->indexed = p->tx->index_cap = 0;
+        }
         break;
       case J_CALL_LOG:
         if (p->tx == e->target) p->tx->call_log = e->old.log;
         break;
+      case J_TX: {
+        /* The call opened, committed or aborted the program's transaction:
+         * a transaction it opened is dropped, one it closed is open again
+         * (a commit's changes to the store were journaled too). */
+        Tx *opened = p->tx;
+        p->tx = e->old.tx;
+        if (opened && opened != p->tx)
+          rt_log(rt, p, EV_TRANSACTION_ABORTED, opened->id, v_nil(), v_nil(), false);
+        break;
+      }
     }
     memset(e, 0, sizeof *e);
   }

@@ -2,6 +2,7 @@
  * scry-meta, scry-deep, reify-tx-state; and rt_apply_pure, which runs a
  * procedure to completion on a nested fiber (predicates, pure functions). */
 #include <gc.h>
+#include <string.h>
 #include "runtime/runtime.h"
 
 static Value pair(const char *key, Value v) { return v_cons(v_sym(sym_intern_cstr(key)), v); }
@@ -65,16 +66,27 @@ HResult h_REFLECT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   return H_DONE;
 }
 
-/* scry-meta and scry-deep: every object for which the predicate holds. */
+/* scry-meta and scry-deep: every object for which the predicate holds, as
+ * the program sees the store (its transaction's creates and writes
+ * included). */
 static HResult scry(Runtime *rt, Program *p, Value pred, bool deep, Value *out) {
   const char *who = deep ? "scry-deep" : "scry-meta";
   if (!v_is_proc(pred)) return vm_type_error(p->fiber, who, "procedure", pred), H_ERROR;
   Object **objs;
   size_t n = store_sorted(&rt->store, &objs);
+  size_t ncreated = 0;
+  if (p->tx)
+    for (size_t j = 0; j < p->tx->n; j++) ncreated += p->tx->entries[j]->created;
+  Object **all = GC_MALLOC((n + ncreated + 1) * sizeof *all);
+  memcpy(all, objs, n * sizeof *all);
+  if (p->tx)
+    for (size_t j = 0; j < p->tx->n; j++)
+      if (p->tx->entries[j]->created) all[n++] = p->tx->entries[j]->obj;
   Value found = v_nil();
   for (size_t j = n; j > 0; j--) {
-    Object *o = objs[j - 1];
-    Value meta = rt_meta(o), args[2] = { o->state, meta }, r;
+    Object *o = all[j - 1];
+    TxEntry *e = tx_find_entry(p->tx, o->id);
+    Value meta = rt_meta(o), args[2] = { rt_state_of(p, o, e), meta }, r;
     const char *err;
     if (!rt_apply_pure(rt, pred, deep ? args : args + 1, deep ? 2 : 1, &r, &err))
       return rt_error(p, AE_SCRY_PREDICATE_FAILED, "%s: the predicate failed on object %llu: %s", who,

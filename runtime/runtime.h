@@ -202,6 +202,8 @@ void journal_created(Program *p, Object *o);
 void journal_destroyed(Program *p, Object *o);
 void journal_entry(Program *p, TxEntry *e, bool is_new);
 void journal_call_log(Program *p);
+/* Before a call opens or closes the program's transaction. */
+void journal_tx(Program *p);
 void journal_rollback(Runtime *rt, Program *p, size_t mark);
 
 #endif

@@ -122,6 +122,7 @@ HResult h_BEGIN_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   tx->id = rt->next_tx++;
   tx->controller = ctrl;
   tx->call_log = v_nil();
+  journal_tx(p);
   p->tx = tx;
   rt_log(rt, p, EV_TRANSACTION_STARTED, tx->id, v_nil(), v_nil(), false);
   *out = v_ref(T_TXREF, tx->id);
@@ -138,13 +139,19 @@ static bool conflicts(Runtime *rt, Tx *tx) {
   return false;
 }
 
-/* Applies the overlay: creates, transfers, writes, states, destroys. */
+/* Applies the overlay: creates, transfers, writes, states, destroys.
+ * Inside an object call every change is journaled, so a rejected call
+ * undoes the commit too. */
 static void apply(Runtime *rt, Program *p, Tx *tx) {
   for (size_t j = 0; j < tx->n; j++)
-    if (tx->entries[j]->created) store_put(&rt->store, tx->entries[j]->obj);
+    if (tx->entries[j]->created) {
+      store_put(&rt->store, tx->entries[j]->obj);
+      journal_created(p, tx->entries[j]->obj);
+    }
   for (size_t j = 0; j < tx->n; j++) {
     TxEntry *e = tx->entries[j];
     if (!e->transferred) continue;
+    journal_object(p, e->obj);
     Symbol *from = e->obj->controller;
     e->obj->controller = e->controller;
     e->obj->version++;
@@ -157,19 +164,25 @@ static void apply(Runtime *rt, Program *p, Tx *tx) {
   for (; log.tag == T_PAIR; log = log.as.pair->cdr) {
     Value call = log.as.pair->car;
     Object *o = store_get(&rt->store, call.as.pair->car.as.u);
-    if (o) o->calls++;
+    if (o) {
+      journal_object(p, o);
+      o->calls++;
+    }
   }
   for (size_t j = 0; j < tx->n; j++) {
     TxEntry *e = tx->entries[j];
     if (!e->has_state) continue;
+    journal_object(p, e->obj);
     e->obj->state = e->state;
     e->obj->version++;
   }
   for (size_t j = 0; j < tx->n; j++) {
     TxEntry *e = tx->entries[j];
     if (!e->destroyed) continue;
+    journal_object(p, e->obj);
     e->obj->version++;
     e->obj->state = v_nil();
+    journal_destroyed(p, e->obj);
     store_remove(&rt->store, e->obj->id);
   }
 }
@@ -181,12 +194,14 @@ HResult h_COMMIT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
   if (conflicts(rt, tx)) {
     /* Another program's commit changed what this one read: nothing of it
      * applies. */
+    journal_tx(p);
     p->tx = NULL;
     rt_log(rt, p, EV_TRANSACTION_ABORTED, tx->id, v_nil(), v_nil(), false);
     *out = v_bool(false);
     return H_DONE;
   }
   apply(rt, p, tx);
+  journal_tx(p);
   p->tx = NULL;
   rt_log(rt, p, EV_TRANSACTION_COMMITTED, tx->id, v_nil(), v_nil(), false);
   *out = v_bool(true);
@@ -196,6 +211,7 @@ HResult h_COMMIT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
 void tx_abort(Runtime *rt, Program *p) {
   Tx *tx = p->tx;
   if (!tx) return;
+  journal_tx(p);
   p->tx = NULL;
   rt_log(rt, p, EV_TRANSACTION_ABORTED, tx->id, v_nil(), v_nil(), false);
 }

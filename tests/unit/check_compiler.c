@@ -901,16 +901,19 @@ START_TEST(test_declarations) {
   ck_assert_int_eq(pp->nparams, 2);
   ck_assert_str_eq(pp->name->name, "p");
   ck_assert_str_eq(listing_of(m, -1),
-                   "module t.avm: 4 functions, 1 global, 2 declarations\n"
+                   "module t.avm: 4 functions, 2 globals, 2 declarations\n"
                    "behavior b = function 2\n"
                    "pure p = function 3\n"
                    "g0 = helper\n"
+                   "g1 = p\n"
                    "function 0 <top level>: 0 params, 2 registers, 0 upvalues, 0 constants\n"
                    "0 CLOSURE r0, f0\n"
                    "1 DEFGLOBAL r0, g0 ; helper\n"
-                   "2 GETGLOBAL r0, g0 ; helper\n"
-                   "3 LOADI r1, 1\n"
-                   "4 TAILCALL r0, 1\n"
+                   "2 CLOSURE r0, f2\n"
+                   "3 DEFGLOBAL r0, g1 ; p\n"
+                   "4 GETGLOBAL r0, g0 ; helper\n"
+                   "5 LOADI r1, 1\n"
+                   "6 TAILCALL r0, 1\n"
                    "function 1 <helper>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 LOADI r2, 2\n"
                    "1 MUL r1, r0, r2\n"
