@@ -236,6 +236,7 @@ Module *avmb_load(const unsigned char *data, size_t len, char *err, size_t errle
 
   sub_reader(&r, &s, secs[SEC_SRCN]);
   m->file = rdstr(&s, NULL);
+  if (s.failed) return NULL;
 
   sub_reader(&r, &s, secs[SEC_SYMS]);
   m->nglobals = rdcount(&s, 5, "global");

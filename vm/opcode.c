@@ -3,7 +3,7 @@
 
 #define OP_NONE (-1)
 const OpInfo op_info[OP__COUNT] = {
-#define OP(name, a, b, c, bx, x, flags, doc) \
+#define OP(name, a, b, c, bx, x, flags, gas, doc) \
   { #name, OK_##a, OK_##b, OK_##c, OK_##bx, OK_##x, flags, doc },
 #include "vm/opcodes.def"
 #undef OP

@@ -12,7 +12,7 @@ typedef enum OpKind {
 enum { OPF_SUSPENDS = 1, OPF_CALL = 2, OPF_BRANCH = 4, OPF_RET = 8, OPF_SKIP = 16 };
 
 typedef enum OpCode {
-#define OP(name, a, b, c, bx, x, flags, doc) OP_##name,
+#define OP(name, a, b, c, bx, x, flags, gas, doc) OP_##name,
 #include "vm/opcodes.def"
 #undef OP
   OP__COUNT

@@ -94,7 +94,33 @@ static bool ranges(V *v, uint32_t fn, uint32_t pc, const Proto *p) {
     if (pc + 2 >= p->ncode || p->code[pc + 1].op != OP_JMP)
       return bad(v, fn, pc, "%s must be followed by a JMP and another instruction", name);
   }
+  /* Only JMP counts against the Tau budget, so loops must close with it:
+   * a backward conditional branch could spin without ever yielding. */
+  if ((in->op == OP_JMPF || in->op == OP_JMPT) ? in->bx < 0
+      : (op_info[in->op].flags & OPF_SKIP) && p->code[pc + 1].bx < 0)
+    return bad(v, fn, pc, "%s: conditional jump backward (a loop must close with JMP)", name);
   return true;
+}
+
+/* The first unsafe AVM instruction that constant [k] holds as a procedure
+ * value (at any depth), or -1. */
+static int unsafe_constant(Value k) {
+  for (;;) {
+    switch (k.tag) {
+      case T_PRIM:
+        if (k.as.u >= PRIM__COUNT && k.as.u < PROC_PRIM_COUNT && instr_info[k.as.u - PRIM__COUNT].safety == UNSAFE)
+          return (int)(k.as.u - PRIM__COUNT);
+        return -1;
+      case T_JUST: k = k.as.just->v; break;
+      case T_PAIR: {
+        int in = unsafe_constant(k.as.pair->car);
+        if (in >= 0) return in;
+        k = k.as.pair->cdr;
+        break;
+      }
+      default: return -1;
+    }
+  }
 }
 
 static bool verify_proto(V *v, uint32_t fn, const Proto *p) {
@@ -118,6 +144,14 @@ static bool verify_proto(V *v, uint32_t fn, const Proto *p) {
     }
     if (!ranges(v, fn, pc, p)) return false;
   }
+  /* Calling an unsafe instruction held as a value needs no AVM opcode. */
+  if (!(v->m->flags & MODULE_UNSAFE))
+    for (uint32_t j = 0; j < p->nk; j++) {
+      int in = unsafe_constant(p->k[j]);
+      if (in >= 0)
+        return bad(v, fn, 0, "constant %u is the unsafe instruction %s in a module not marked unsafe", j,
+                   instr_info[in].name);
+    }
   /* A child's upvalues must come from this function's registers/upvalues. */
   for (uint32_t c = 0; c < p->nprotos; c++) {
     const Proto *ch = p->protos[c];

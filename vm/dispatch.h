@@ -1,0 +1,333 @@
+/* vm/dispatch.h — the body of the dispatch loop, included by vm/interp.c
+ * twice (RUN_NAME, METERED): once plain, once charging gas per
+ * instruction.  Not a header to include anywhere else. */
+/* GCC merges the dispatch jumps of a computed-goto loop into one indirect
+ * jump unless GCSE and cross-jumping are off; one jump per opcode is what
+ * makes computed goto pay (each gets its own branch prediction). */
+#if AVM_COMPUTED_GOTO && defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-gcse", "no-crossjumping", "no-tree-slp-vectorize")))
+#endif
+static VMStatus RUN_NAME(Fiber *f) {
+#if AVM_COMPUTED_GOTO
+  static const void *const labels[OP__COUNT] = {
+#define OP(name, a, b, c, bx, x, flags, gas, doc) &&L_##name,
+#include "vm/opcodes.def"
+#undef OP
+  };
+#define vmdispatch(o) goto *labels[o];
+#define vmcase(l) L_##l:
+#define vmbreak do { i = *pc++; METER(); goto *labels[i.op]; } while (0)
+#else
+#define vmdispatch(o) switch (o)
+#define vmcase(l) case OP_##l:
+#define vmbreak break
+#endif
+#if METERED
+/* Charges the instruction about to run; out of budget, the fiber stops
+ * before it (a Tau step) and runs it when resumed. */
+#define METER() do { if (UNLIKELY((f->budget -= op_gas[i.op]) < 0)) { \
+    pc--; SAVE(); f->status = VM_TAU; return VM_TAU; } } while (0)
+#else
+#define METER() ((void)0)
+#endif
+#define SAVE() (fr->pc = pc)
+/* Reloads the cached registers after the frame stack changed. */
+#define RELOAD() do { fr = &f->frames[f->nframes - 1]; \
+    cl = fr->cl; k = cl->p->k; R = f->stack + fr->base; pc = fr->pc; } while (0)
+#define RAISE() do { SAVE(); goto raise; } while (0)
+
+  Value *G = f->vm->globals.values;
+  Frame *fr;
+  Closure *cl;
+  Value *k, *R;
+  const Instr *pc;
+  Instr i;
+  RELOAD();
+  for (;;) {
+    i = *pc++;
+    METER();
+    vmdispatch(i.op) {
+      vmcase(MOVE) v_copy(&R[i.a], &R[i.b]); vmbreak;
+      vmcase(LOADK) v_copy(&R[i.a], &k[i.bx]); vmbreak;
+      vmcase(LOADI) R[i.a] = v_int(i.bx); vmbreak;
+      vmcase(LOADNIL) R[i.a] = v_nil(); vmbreak;
+      vmcase(LOADTRUE) R[i.a] = v_bool(true); vmbreak;
+      vmcase(LOADFALSE) R[i.a] = v_bool(false); vmbreak;
+      vmcase(LOADUNSPEC) R[i.a] = v_unspec(); vmbreak;
+      vmcase(LOADNOTHING) R[i.a] = v_nothing(); vmbreak;
+      vmcase(GETUPV) v_copy(&R[i.a], &cl->up[i.b]); vmbreak;
+      vmcase(GETGLOBAL) {
+        Value v = G[i.bx];
+        if (UNLIKELY(v.tag == T_UNDEF)) {
+          SAVE();
+          vm_raise(f, v_nil(), "variable %s used before its definition", f->vm->globals.names[i.bx]->name);
+          goto raise;
+        }
+        R[i.a] = v;
+        vmbreak;
+      }
+      vmcase(DEFGLOBAL) G[i.bx] = R[i.a]; vmbreak;
+      vmcase(CLOSURE) {
+        Proto *p = cl->p->protos[i.bx];
+        Closure *ncl = closure_new(p, p->nup);
+        for (uint32_t u = 0; u < p->nup; u++)
+          ncl->up[u] = p->up[u].from_reg ? R[p->up[u].index] : cl->up[p->up[u].index];
+        R[i.a] = v_tagged(T_CLOSURE, ncl);
+        vmbreak;
+      }
+      vmcase(SETUPV) {
+        Value c = R[i.a];
+        if (UNLIKELY(c.tag != T_CLOSURE || i.b >= c.as.clo->nup)) {
+          SAVE();
+          vm_raise(f, v_nil(), "corrupt bytecode: SETUPV on a non-closure");
+          goto raise;
+        }
+        c.as.clo->up[i.b] = R[i.c];
+        vmbreak;
+      }
+      vmcase(JMP) {
+        pc += i.bx;
+        vmbreak;
+      }
+      vmcase(JMPF) if (!v_truthy(R[i.a])) pc += i.bx; vmbreak;
+      vmcase(JMPT) if (v_truthy(R[i.a])) pc += i.bx; vmbreak;
+
+#define ARITH(OPN, BUILTIN)                                                 \
+      vmcase(OPN) {                                                         \
+        Value b = R[i.b], c = R[i.c];                                       \
+        int64_t r;                                                          \
+        if (LIKELY(b.tag == T_INT && c.tag == T_INT)) {                     \
+          if (UNLIKELY(BUILTIN(b.as.i, c.as.i, &r))) goto overflow;         \
+          R[i.a] = v_int(r);                                                \
+          vmbreak;                                                          \
+        }                                                                   \
+        goto arith_type;                                                    \
+      }
+      ARITH(ADD, __builtin_add_overflow)
+      ARITH(SUB, __builtin_sub_overflow)
+      ARITH(MUL, __builtin_mul_overflow)
+      vmcase(ADDI) {
+        Value b = R[i.b];
+        int64_t r;
+        if (LIKELY(b.tag == T_INT)) {
+          if (UNLIKELY(__builtin_add_overflow(b.as.i, (int64_t)(int16_t)i.c, &r))) goto overflow;
+          R[i.a] = v_int(r);
+          vmbreak;
+        }
+        goto arith_type;
+      }
+#define COMPARE(OPN, REL)                                                   \
+      vmcase(OPN) {                                                         \
+        Value b = R[i.b], c = R[i.c];                                       \
+        if (LIKELY(b.tag == T_INT && c.tag == T_INT)) {                     \
+          R[i.a] = v_bool(b.as.i REL c.as.i);                               \
+          vmbreak;                                                          \
+        }                                                                   \
+        goto arith_type;                                                    \
+      }
+      COMPARE(LT, <)
+      COMPARE(LE, <=)
+      COMPARE(NUMEQ, ==)
+      vmcase(EQ) R[i.a] = v_bool(v_eq(R[i.b], R[i.c])); vmbreak;
+
+/* Compare and take the following JMP when the result equals X bit 0. */
+#define CJUMP(OPN, REL)                                                     \
+      vmcase(OPN) {                                                         \
+        Value a = R[i.a], b = (i.x & 2) ? k[i.b] : R[i.b];                  \
+        if (LIKELY(a.tag == T_INT && b.tag == T_INT)) {                     \
+          if ((a.as.i REL b.as.i) == (i.x & 1)) pc += pc->bx + 1;           \
+          else pc++;                                                        \
+          vmbreak;                                                          \
+        }                                                                   \
+        goto arith_type;                                                    \
+      }
+      CJUMP(JLT, <)
+      CJUMP(JLE, <=)
+      CJUMP(JGT, >)
+      CJUMP(JGE, >=)
+      CJUMP(JNUMEQ, ==)
+      vmcase(JEQ) {
+        Value b = (i.x & 2) ? k[i.b] : R[i.b];
+        if (v_eq(R[i.a], b) == (i.x & 1)) pc += pc->bx + 1;
+        else pc++;
+        vmbreak;
+      }
+      vmcase(JNULL) {
+        if ((R[i.a].tag == T_NIL) == (i.x & 1)) pc += pc->bx + 1;
+        else pc++;
+        vmbreak;
+      }
+      vmcase(JPAIR) {
+        if ((R[i.a].tag == T_PAIR) == (i.x & 1)) pc += pc->bx + 1;
+        else pc++;
+        vmbreak;
+      }
+      vmcase(NOT) R[i.a] = v_bool(!v_truthy(R[i.b])); vmbreak;
+      vmcase(NULLP) R[i.a] = v_bool(R[i.b].tag == T_NIL); vmbreak;
+      vmcase(PAIRP) R[i.a] = v_bool(R[i.b].tag == T_PAIR); vmbreak;
+      vmcase(CONS) R[i.a] = v_cons(R[i.b], R[i.c]); vmbreak;
+      vmcase(CAR) {
+        Value b = R[i.b];
+        if (UNLIKELY(b.tag != T_PAIR)) { SAVE(); vm_type_error(f, "car", "pair", b); goto raise; }
+        R[i.a] = b.as.pair->car;
+        vmbreak;
+      }
+      vmcase(CDR) {
+        Value b = R[i.b];
+        if (UNLIKELY(b.tag != T_PAIR)) { SAVE(); vm_type_error(f, "cdr", "pair", b); goto raise; }
+        R[i.a] = b.as.pair->cdr;
+        vmbreak;
+      }
+      vmcase(CALL) {
+        Value *fn = &R[i.a];
+        /* The fast path: a closure of fixed arity, room on both stacks. */
+        if (LIKELY(fn->tag == T_CLOSURE)) {
+          Closure *ncl = fn->as.clo;
+          Proto *p = ncl->p;
+          size_t nbase = (size_t)(R - f->stack) + i.a + 1;
+          if (LIKELY(p->nparams == i.b && !p->rest && nbase + p->nregs < f->stack_cap &&
+                     f->nframes < f->frame_limit)) {
+            fr->pc = pc;
+            fr++;
+            f->nframes++;
+            fr->cl = ncl;
+            fr->base = nbase;
+            cl = ncl;
+            k = p->k;
+            R = f->stack + nbase;
+            pc = p->code;
+            vmbreak;
+          }
+        }
+        SAVE();
+        size_t fslot = (size_t)(R - f->stack) + i.a;
+        switch (call_value(f, fslot, i.b, false)) {
+          case CALL_PUSHED: RELOAD(); vmbreak;
+          case CALL_DONE: R = f->stack + (fslot - i.a); vmbreak;
+          case CALL_SUSPENDED: return VM_VIS;
+          case CALL_FAILED: goto raise;
+        }
+        vmbreak;
+      }
+      vmcase(TAILCALL) {
+        SAVE();
+        size_t base = (size_t)(R - f->stack);
+        /* Slide callee and arguments down over the current frame. */
+        memmove(&f->stack[base - 1], &R[i.a], ((size_t)i.b + 1) * sizeof(Value));
+        Value fn = f->stack[base - 1];
+        f->nframes--;
+        if (LIKELY(fn.tag == T_CLOSURE)) {
+          if (UNLIKELY(!push_frame(f, fn.as.clo, base, i.b))) { f->nframes++; goto raise; }
+          RELOAD();
+          vmbreak;
+        }
+        f->nframes++;
+        switch (call_value(f, base - 1, i.b, true)) {
+          case CALL_PUSHED:
+            /* apply spread into a closure: it replaces the current frame. */
+            f->frames[f->nframes - 2] = f->frames[f->nframes - 1];
+            f->nframes--;
+            RELOAD();
+            vmbreak;
+          case CALL_DONE:
+            if (pop_frame(f, f->stack[base - 1])) return VM_RET;
+            RELOAD();
+            vmbreak;
+          case CALL_SUSPENDED: return VM_VIS;
+          case CALL_FAILED: goto raise;
+        }
+        vmbreak;
+      }
+      vmcase(APPLY) vmcase(TAILAPPLY) {
+        /* Rewrite as a call of the apply primitive, which spreads. */
+        SAVE();
+        size_t fslot = (size_t)(R - f->stack) + i.a;
+        if (!ensure_stack(f, fslot + (size_t)i.b + 2)) goto raise;
+        R = f->stack + (fslot - i.a);
+        memmove(&f->stack[fslot + 1], &f->stack[fslot], ((size_t)i.b + 1) * sizeof(Value));
+        f->stack[fslot] = v_prim(PR_apply);
+        bool tail = i.op == OP_TAILAPPLY;
+        CallOutcome out = call_value(f, fslot, i.b + 1, tail);
+        if (out == CALL_PUSHED && tail) {
+          /* The spread arguments sit above the current frame; move the new
+           * frame's window down onto it. */
+          Frame *nf = &f->frames[f->nframes - 1];
+          Frame *cur = &f->frames[f->nframes - 2];
+          size_t n = nf->cl->p->nregs + 1;
+          memmove(&f->stack[cur->base - 1], &f->stack[nf->base - 1], n * sizeof(Value));
+          nf->base = cur->base;
+          *cur = *nf;
+          f->nframes--;
+        }
+        switch (out) {
+          case CALL_PUSHED: RELOAD(); vmbreak;
+          case CALL_DONE:
+            R = f->stack + (fslot - i.a);
+            if (tail) {
+              if (pop_frame(f, R[i.a])) return VM_RET;
+              RELOAD();
+            }
+            vmbreak;
+          case CALL_SUSPENDED: return VM_VIS;
+          case CALL_FAILED: goto raise;
+        }
+        vmbreak;
+      }
+      vmcase(RET) {
+        if (LIKELY(f->nframes - 1 > f->floor)) {
+          v_copy(&f->stack[fr->base - 1], &R[i.a]);
+          f->nframes--;
+          fr--;
+          cl = fr->cl;
+          k = cl->p->k;
+          R = f->stack + fr->base;
+          pc = fr->pc;
+          vmbreak;
+        }
+        pop_frame(f, R[i.a]);
+        return VM_RET;
+      }
+      vmcase(PRIM) {
+        Value out;
+        SAVE();
+        if (UNLIKELY(!prim_fns[i.c](f, &R[i.b], i.x, &out))) goto raise;
+        R[i.a] = out;
+        vmbreak;
+      }
+      vmcase(AVM) {
+        SAVE();
+        suspend(f, i.c, &R[i.b], i.x, (size_t)(R - f->stack) + i.a, false);
+        return VM_VIS;
+      }
+    }
+  }
+
+overflow:
+  SAVE();
+  /* ADDI also implements (- x k): X bit 0 says which it came from. */
+  vm_raise(f, v_nil(), "%s: integer overflow", i.op == OP_ADDI && (i.x & 1) ? "-" : arith_name(i.op));
+  goto raise;
+arith_type: {
+    SAVE();
+    Value b = R[i.op >= OP_JLT && i.op <= OP_JNUMEQ ? i.a : i.b];
+    Value c = (i.op >= OP_JLT && i.op <= OP_JNUMEQ) ? ((i.x & 2) ? k[i.b] : R[i.b])
+              : (i.op == OP_ADDI ? v_int(0) : R[i.c]);
+    vm_type_error(f, i.op == OP_ADDI && (i.x & 1) ? "-" : arith_name(i.op), "integer", b.tag != T_INT ? b : c);
+    goto raise;
+  }
+raise:
+  f->status = VM_ERROR;
+  if (f->error.loc.file == NULL && f->nframes > 0) f->error.loc = fiber_loc(f, f->nframes - 1);
+  return VM_ERROR;
+}
+
+#undef vmdispatch
+#undef vmcase
+#undef vmbreak
+#undef METER
+#undef SAVE
+#undef RELOAD
+#undef RAISE
+#undef ARITH
+#undef COMPARE
+#undef CJUMP
