@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/common.h"
 #include "runtime/runtime.h"
 
@@ -35,6 +36,17 @@ typedef struct RunOptions {
   int64_t gas;   /* < 0: unlimited */
 } RunOptions;
 
+/* Prints the trace on stderr through a buffered stream of its own (stderr
+ * itself is unbuffered: a write per character). */
+static void print_trace(const Runtime *rt) {
+  if (!rt->trace.n) return;
+  int fd = dup(2);
+  FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!out) out = stderr;
+  for (size_t j = 0; j < rt->trace.n; j++) trace_print_entry(out, &rt->trace.entries[j]);
+  if (out != stderr) fclose(out);
+}
+
 /* Runs the top-level program of [m] on the AVM interpreter to its end. */
 static int run_module(VM *vm, Module *m, const RunOptions *o) {
   vm_link(vm, m);
@@ -44,7 +56,7 @@ static int run_module(VM *vm, Module *m, const RunOptions *o) {
   rt_load_module(rt, m, stderr);
   Program *p = rt_run_main(rt, proto_main_closure(m));
   fflush(stdout);
-  for (size_t j = 0; j < rt->trace.n; j++) trace_print_entry(stderr, &rt->trace.entries[j]);
+  print_trace(rt);
   if (p->status == PS_FAILED) {
     if (vm->exit_requested) return vm->exit_requested - 1;
     vm_print_error(stderr, &p->error);

@@ -1,0 +1,58 @@
+#!/bin/sh
+# bench/avm-run.sh — the AVM-layer benchmarks (issue 3): median of 5 runs
+# of each bench/avm-*.avm program with the trace on (written to
+# /dev/null), peak memory, and the reference implementation's figures.
+# Usage: bench/avm-run.sh [BUILD_DIR]
+set -u
+build=${1:-.}
+avm="$build/avm"
+src=$(dirname "$0")
+runs=${BENCH_RUNS:-5}
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+
+now_ms() { date +%s%N | awk '{printf "%.0f", $1 / 1000000}'; }
+
+# time_run FLAG ARGS...: prints "median_ms peak_kb" of $runs runs
+time_run() {
+  times="" peak=0
+  i=0
+  flag=$1
+  shift
+  while [ $i -lt "$runs" ]; do
+    t0=$(now_ms)
+    /usr/bin/time -o "$tmp" -f '%M' "$avm" run $flag "$@" >/dev/null 2>&1
+    kb=$(tail -1 "$tmp")
+    t1=$(now_ms)
+    times="$times $((t1 - t0))"
+    [ "${kb:-0}" -gt "$peak" ] 2>/dev/null && peak=$kb
+    i=$((i + 1))
+  done
+  med=$(echo $times | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$med $peak"
+}
+
+row() {  # row LABEL UNITS PER_RUN REFERENCE GOAL -- ARGS
+  label=$1 units=$2 per=$3 ref=$4 goal=$5
+  shift 6
+  set -- $(time_run --trace "$@") $(time_run "" "$@")
+  ms=$1 kb=$2 ms0=$3 kb0=$4
+  rate=$(awk -v ms="$ms0" -v n="$per" 'BEGIN { if (ms > 0) printf "%.0f ns/%s", ms * 1e6 / n, "'"$units"'"; else print "-" }')
+  printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' "$label" "$ms" "$((kb / 1024))" "$ms0" "$((kb0 / 1024))" "$rate" "$ref" "$goal"
+}
+
+if [ ! -x "$avm" ]; then
+  echo "bench/avm-run.sh: no avm binary in $build" >&2
+  exit 1
+fi
+echo
+echo "AVM layer: median of $runs runs, with --trace (the whole trace printed, to /dev/null) and without"
+echo
+printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' program "ms" "MB" "ms" "MB" "per unit" "reference (Rust, release)" goal
+printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' "" "trace" "trace" "no trace" "no trace" "(no trace)" "" ""
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ --------- --------- --------- --------- ------------------ -------------------------------- ----------------------------
+row "flat calls (10^6)" call 1000000 "461 ns/call" "< 90 ns/call" -- "$src/avm-flat-calls.avm"
+row "PingPong, max 10^6 (nested)" call 1000000 "2.56 ms/call at depth 10^4" "< 1 s, < 512 MB" -- "$src/avm-ping-pong.avm"
+row "10^5 commits" commit 100000 "13 k/s (1,000 objects)" ">= 1 M/s" -- "$src/avm-commits.avm"
+row "10^5 commits, 10^5 objects" commit 100000 "95/s (100,000 objects)" "independent of store size" -- "$src/avm-commits.avm" -- 100000
+row "Battleship scenario x10^5" run 100000 "300 k runs/s" ">= 1.5 M runs/s" -- "$src/avm-battleship.avm"
