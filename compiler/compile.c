@@ -32,6 +32,7 @@ typedef struct Var {
   Symbol *name;
   int reg;
   Loop *loop;         /* non-NULL: the name of a compiled loop */
+  bool reassigned;    /* a loop parameter: its register changes at each jump */
 } Var;
 
 /* What a top-level procedure's tree uses, for the purity check. */
@@ -250,7 +251,7 @@ static void load_value(FuncState *fs, Value v, int dst, Loc loc) {
 
 static void push_var(FuncState *fs, Symbol *name, int reg, Loop *loop) {
   GROW(fs->vars, (uint32_t)fs->nvars, fs->capvars, 16);
-  fs->vars[fs->nvars++] = (Var){ name, reg, loop };
+  fs->vars[fs->nvars++] = (Var){ name, reg, loop, false };
 }
 
 /* The register of the innermost local named [name], or -1. */
@@ -653,8 +654,10 @@ static void cond_jump(FuncState *fs, Core *e, bool sense, Jumps *out) {
       int ra = expr_any(fs, a[0]);
       int64_t kv;
       int x = sense ? 1 : 0, rb;
-      if (int_const(a[1], &kv) && op != OP_JEQ) {
-        rb = (int)add_const(fs, v_int(kv));
+      bool sym_const = op == OP_JEQ && a[1]->kind == CK_CONST && a[1]->u.konst.datum &&
+                       a[1]->u.konst.datum->kind == SX_SYM;
+      if ((int_const(a[1], &kv) && op != OP_JEQ) || sym_const) {
+        rb = (int)add_const(fs, sym_const ? v_sym(a[1]->u.konst.datum->u.sym) : v_int(kv));
         if (rb <= 0xFFFF) x |= 2;
         else rb = expr_any(fs, a[1]);
       } else {
@@ -787,10 +790,28 @@ static bool loop_ok(const Core *e, const Symbol *name, int n, bool tail) {
   return false;
 }
 
+/* The register of a local that can stand for another name: variables are
+ * immutable, so (let ((x y)) ...) can share y's register, unless y is a
+ * loop parameter (rewritten by the loop's jumps). */
+static int alias_reg(FuncState *fs, Core *init) {
+  if (init->kind != CK_REF || init->u.ref.builtin) return -1;
+  for (int j = fs->nvars - 1; j >= 0; j--)
+    if (fs->vars[j].name == init->u.ref.name)
+      return fs->vars[j].loop || fs->vars[j].reassigned ? -1 : fs->vars[j].reg;
+  return -1;
+}
+
 static void compile_let(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
-  int first = fs->freereg, nvars = fs->nvars;
-  for (int j = 0; j < e->u.let.n; j++) compile(fs, e->u.let.inits[j], alloc_reg(fs, e->u.let.locs[j]), &NONTAIL);
-  for (int j = 0; j < e->u.let.n; j++) push_var(fs, e->u.let.names[j], first + j, NULL);
+  int first = fs->freereg, nvars = fs->nvars, n = e->u.let.n;
+  int *regs = GC_MALLOC_ATOMIC((size_t)(n ? n : 1) * sizeof(int));
+  for (int j = 0; j < n; j++) {
+    regs[j] = alias_reg(fs, e->u.let.inits[j]);
+    if (regs[j] < 0) {
+      regs[j] = alloc_reg(fs, e->u.let.locs[j]);
+      compile(fs, e->u.let.inits[j], regs[j], &NONTAIL);
+    }
+  }
+  for (int j = 0; j < n; j++) push_var(fs, e->u.let.names[j], regs[j], NULL);
   compile(fs, e->u.let.body, dst, ctx);
   fs->nvars = nvars;
   fs->freereg = first;
@@ -869,7 +890,10 @@ static void compile_namedlet(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   }
   int first = fs->freereg, nvars = fs->nvars;
   for (int j = 0; j < n; j++) compile(fs, e->u.let.inits[j], alloc_reg(fs, e->u.let.locs[j]), &NONTAIL);
-  for (int j = 0; j < n; j++) push_var(fs, e->u.let.names[j], first + j, NULL);
+  for (int j = 0; j < n; j++) {
+    push_var(fs, e->u.let.names[j], first + j, NULL);
+    fs->vars[fs->nvars - 1].reassigned = true;
+  }
   Loop *l = GC_MALLOC(sizeof *l);
   *l = (Loop){ e->u.let.name, n, first, fs->ncode, ctx->loops };
   push_var(fs, e->u.let.name, -1, l);

@@ -494,7 +494,11 @@ static bool pattern(DS *ds, Syntax *p, Core *v, MatchOut *m) {
       break;
   }
   if (is_tagged(p, K.kw_quote)) {
-    add_test(m, mk_prim2(loc, "equal?", v, mk_const(loc, items(p)[1])));
+    /* Symbols, integers, booleans and () compare with eqv? (one fused
+     * compare-and-jump); other data with equal?. */
+    Syntax *d = items(p)[1];
+    bool atomic = d->kind == SX_SYM || d->kind == SX_INT || d->kind == SX_BOOL || (d->kind == SX_LIST && d->u.list.n == 0 && !d->u.list.tail);
+    add_test(m, mk_prim2(loc, atomic ? "eqv?" : "equal?", v, mk_const(loc, d)));
     return true;
   }
   if (is_tagged(p, K.kw_just)) {

@@ -35,7 +35,7 @@ HResult h_TRANSFER_OBJECT(Runtime *rt, Program *p, Value *args, int argc, Value 
     *out = v_bool(false);
     return H_DONE;
   }
-  if (!rt_check_authority(rt, p, o, e, "transfer-object") || !tx_check_controller(p, o, e)) return H_ERROR;
+  if (!tx_check_controller(p, o, e) || !rt_check_authority(rt, p, o, e, "transfer-object")) return H_ERROR;
   Symbol *to = args[1].as.sym;
   if (p->tx) {
     tx_observe(p, o, e);

@@ -5,17 +5,17 @@
 #include <gc.h>
 #include "runtime/runtime.h"
 
-/* The program's root has a state of its own that no other object sees. */
+/* Each program's root has a state of its own that no other object (and
+ * no other program) sees. */
 static Object *self_object(Runtime *rt, Program *p) {
-  static Object *root;
   (void)rt;
   if (p->act->self) return p->act->self;
-  if (!root) {
-    root = GC_MALLOC_UNCOLLECTABLE(sizeof *root);
-    root->id = ROOT_ID;
-    root->state = v_nil();
+  if (!p->root) {
+    p->root = GC_MALLOC(sizeof *p->root);
+    p->root->id = ROOT_ID;
+    p->root->state = v_nil();
   }
-  return root;
+  return p->root;
 }
 
 HResult h_GET_SELF(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
@@ -45,12 +45,8 @@ HResult h_GET_CURRENT_MACHINE(Runtime *rt, Program *p, Value *args, int argc, Va
 HResult h_GET_STATE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)args, (void)argc;
   Object *o = self_object(rt, p);
-  if (!p->act->self) {
-    *out = o->state;
-    return H_DONE;
-  }
   TxEntry *e = tx_find_entry(p->tx, o->id);
-  tx_observe(p, o, e);
+  if (p->act->self) tx_observe(p, o, e);  /* no other program writes the root's */
   *out = rt_state_of(p, o, e);
   return H_DONE;
 }
@@ -62,7 +58,7 @@ HResult h_SET_STATE(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
   if (v_contains_proc(st))
     return rt_error(p, AE_INVALID_INPUT, "set-state: a state cannot contain a procedure"), H_ERROR;
   Object *o = self_object(rt, p);
-  if (p->tx && p->act->self) {
+  if (p->tx) {
     TxEntry *e = tx_entry(p, o, tx_find_entry(p->tx, o->id));
     e->has_state = true;
     e->state = st;

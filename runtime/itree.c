@@ -166,8 +166,9 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
   p->act = a;
   a->journal_mark = journal_mark(p);
   if (p->tx) {
-    journal_call_log(p);
-    p->tx->call_log = v_cons(v_cons(v_ref(T_OBJREF, o->id), input), p->tx->call_log);
+    /* The call log: delivered inputs count in the histories at commit. */
+    TxEntry *te = tx_entry(p, o, tx_find_entry(p->tx, o->id));
+    te->calls++;
   }
   if (!fiber_enter(f, fn, &input, 1)) {
     /* Could not start (stack overflow): a rejected call. */

@@ -2,17 +2,18 @@
  * nothing.  While a program is inside an object call, every change to the
  * store or to its transaction's overlay first records how to undo it; a
  * rejected call rolls the log back to where the call started, which undoes
- * its nested calls too.  At the top level nothing is recorded. */
+ * its nested calls too; what it read in a transaction stays in the read
+ * set.  At the top level nothing is recorded. */
 #include <gc.h>
 #include <string.h>
 #include "runtime/runtime.h"
 
-typedef enum { J_OBJECT, J_CREATED, J_DESTROYED, J_ENTRY, J_NEW_ENTRY, J_CALL_LOG, J_TX } JKind;
+typedef enum { J_OBJECT, J_CREATED, J_DESTROYED, J_ENTRY, J_NEW_ENTRY, J_TX } JKind;
 
 typedef struct JEntry {
   JKind kind;
   void *target;          /* Object* or TxEntry* */
-  union { Object obj; TxEntry entry; Value log; Tx *tx; } old;
+  union { Object obj; TxEntry entry; Tx *tx; } old;
 } JEntry;
 
 struct Journal {
@@ -59,33 +60,53 @@ void journal_entry(Program *p, TxEntry *e, bool is_new) {
   JEntry *j = push(p, is_new ? J_NEW_ENTRY : J_ENTRY, e);
   j->old.entry = *e;
 }
-void journal_call_log(Program *p) {
-  if (recording(p)) push(p, J_CALL_LOG, p->tx)->old.log = p->tx->call_log;
-}
 void journal_tx(Program *p) {
   if (recording(p)) push(p, J_TX, NULL)->old.tx = p->tx;
 }
 
+/* A read the rolled-back call made in a transaction: undoing the call
+ * does not undo the read, since the call's outcome depended on it. */
+typedef struct Read { Tx *tx; Object *obj; uint64_t seen_version; } Read;
+
 void journal_rollback(Runtime *rt, Program *p, size_t mark) {
   Journal *j = p->journal;
   if (!j) return;
+  Read *reads = NULL;
+  size_t nreads = 0, capreads = 0;
   while (j->n > mark) {
     JEntry *e = &j->v[--j->n];
     switch (e->kind) {
       case J_OBJECT: *(Object *)e->target = e->old.obj; break;
       case J_CREATED: store_remove(&rt->store, ((Object *)e->target)->id); break;
       case J_DESTROYED: store_put(&rt->store, (Object *)e->target); break;
-      case J_ENTRY: *(TxEntry *)e->target = e->old.entry; break;
+      case J_ENTRY: {
+        TxEntry *t = e->target;
+        bool observed = t->observed;
+        uint64_t seen = t->seen_version;
+        *t = e->old.entry;
+        if (observed && !t->observed) {  /* keep the read */
+          t->observed = true;
+          t->seen_version = seen;
+        }
+        break;
+      }
       case J_NEW_ENTRY:
         /* The entry was appended last among those still present. */
         if (p->tx && p->tx->n && p->tx->entries[p->tx->n - 1] == e->target) {
+          TxEntry *t = e->target;
+          if (t->observed && !t->created) {
+            if (nreads == capreads) {
+              capreads = capreads ? capreads * 2 : 16;
+              Read *nv = GC_MALLOC(capreads * sizeof *nv);
+              if (nreads) memcpy(nv, reads, nreads * sizeof *nv);
+              reads = nv;
+            }
+            reads[nreads++] = (Read){ p->tx, t->obj, t->seen_version };
+          }
           p->tx->n--;
           /* The index may hold the removed entry: rebuild it on next use. */
           if (p->tx->indexed > p->tx->n) p->tx->indexed = p->tx->index_cap = 0;
         }
-        break;
-      case J_CALL_LOG:
-        if (p->tx == e->target) p->tx->call_log = e->old.log;
         break;
       case J_TX: {
         /* The call opened, committed or aborted the program's transaction:
@@ -99,5 +120,14 @@ void journal_rollback(Runtime *rt, Program *p, size_t mark) {
       }
     }
     memset(e, 0, sizeof *e);
+  }
+  /* The reads come back as read-only entries, journaled again so that a
+   * rollback of the caller treats them the same way. */
+  for (size_t k = nreads; k > 0; k--) {
+    Read *r = &reads[k - 1];
+    if (p->tx != r->tx || tx_find_entry(p->tx, r->obj->id)) continue;
+    TxEntry *t = tx_entry(p, r->obj, NULL);
+    t->observed = true;
+    t->seen_version = r->seen_version;
   }
 }

@@ -47,9 +47,10 @@ HResult h_CREATE_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out)
 }
 
 /* Destroying and transferring need the executing controller to be the
- * object's current one. */
+ * object's current one.  Inside a transaction that is the transaction's
+ * controller (as get-current-controller and the trace say). */
 bool rt_check_authority(Runtime *rt, Program *p, Object *o, TxEntry *e, const char *who) {
-  Symbol *exec = rt_executing_controller(rt, p), *owner = rt_controller_of(o, e);
+  Symbol *exec = p->tx ? p->tx->controller : rt_executing_controller(rt, p), *owner = rt_controller_of(o, e);
   if (exec == owner) return true;
   return rt_error(p, AE_UNAUTHORIZED_TRANSFER, "%s: object %llu is controlled by %s, not by %s", who,
                   (unsigned long long)o->id, owner ? owner->name : "nobody", exec->name);
@@ -64,7 +65,7 @@ HResult h_DESTROY_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out
     *out = v_bool(false);
     return H_DONE;
   }
-  if (!rt_check_authority(rt, p, o, e, "destroy-obj") || !tx_check_controller(p, o, e)) return H_ERROR;
+  if (!tx_check_controller(p, o, e) || !rt_check_authority(rt, p, o, e, "destroy-obj")) return H_ERROR;
   if (p->tx) {
     tx_observe(p, o, e);
     e = tx_entry(p, o, tx_find_entry(p->tx, o->id));

@@ -111,16 +111,17 @@ HResult h_REIFY_TX_STATE(Runtime *rt, Program *p, Value *args, int argc, Value *
   (void)rt, (void)args, (void)argc;
   Tx *tx = p->tx;
   if (!tx) return rt_error(p, AE_NO_TRANSACTION, "reify-tx-state: no transaction is open"), H_ERROR;
-  int64_t creates = 0, destroys = 0, observed = 0;
+  int64_t creates = 0, destroys = 0, observed = 0, calls = 0;
   for (size_t j = 0; j < tx->n; j++) {
     creates += tx->entries[j]->created;
     destroys += tx->entries[j]->destroyed;
     observed += tx->entries[j]->observed;
+    calls += (int64_t)tx->entries[j]->calls;
   }
   Value l = v_cons(v_int(observed), v_nil());
   l = v_cons(v_int(destroys), l);
   l = v_cons(v_int(creates), l);
-  l = v_cons(v_int(v_list_length(tx->call_log)), l);
+  l = v_cons(v_int(calls), l);
   l = v_cons(v_ref(T_TXREF, tx->id), l);
   *out = v_just(l);
   return H_DONE;

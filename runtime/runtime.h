@@ -75,6 +75,7 @@ size_t store_sorted(const Store *s, Object ***out);
 typedef struct TxEntry {
   Object *obj;                 /* the store object, or the pending created one */
   bool created, destroyed, has_state, observed, transferred;
+  uint64_t calls;              /* calls it answered in the transaction */
   Value state;
   Symbol *controller;          /* pending transfer target */
   uint64_t seen_version;       /* store version when first observed */
@@ -87,7 +88,6 @@ typedef struct Tx {
   size_t n, cap;
   TxEntry **index;             /* hash by object id over entries[0..indexed) */
   size_t index_cap, indexed;
-  Value call_log;              /* ((id . input) ...), newest first */
 } Tx;
 
 /* {===== Programs and calls =====} */
@@ -126,6 +126,7 @@ typedef struct Program {
   Value response;
   Journal *journal;
   Activation *spare;           /* popped activations, reused */
+  Object *root;                /* the root's own state (id ROOT_ID), made on first use */
   struct Program *next;        /* scheduler ring */
 } Program;
 
@@ -201,7 +202,6 @@ void journal_object(Program *p, Object *o);
 void journal_created(Program *p, Object *o);
 void journal_destroyed(Program *p, Object *o);
 void journal_entry(Program *p, TxEntry *e, bool is_new);
-void journal_call_log(Program *p);
 /* Before a call opens or closes the program's transaction. */
 void journal_tx(Program *p);
 void journal_rollback(Runtime *rt, Program *p, size_t mark);

@@ -121,7 +121,6 @@ HResult h_BEGIN_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   Tx *tx = GC_MALLOC(sizeof *tx);
   tx->id = rt->next_tx++;
   tx->controller = ctrl;
-  tx->call_log = v_nil();
   journal_tx(p);
   p->tx = tx;
   rt_log(rt, p, EV_TRANSACTION_STARTED, tx->id, v_nil(), v_nil(), false);
@@ -158,16 +157,13 @@ static void apply(Runtime *rt, Program *p, Tx *tx) {
     rt_log(rt, p, EV_OBJECT_TRANSFERRED, e->obj->id, v_sym(from ? from : sym_intern_cstr("none")),
            v_sym(e->controller), true);
   }
-  /* Writes: the inputs the transaction's calls delivered. */
-  Value log = v_nil();
-  for (Value l = tx->call_log; l.tag == T_PAIR; l = l.as.pair->cdr) log = v_cons(l.as.pair->car, log);
-  for (; log.tag == T_PAIR; log = log.as.pair->cdr) {
-    Value call = log.as.pair->car;
-    Object *o = store_get(&rt->store, call.as.pair->car.as.u);
-    if (o) {
-      journal_object(p, o);
-      o->calls++;
-    }
+  /* Writes: the inputs the transaction's calls delivered, into the
+   * objects' histories. */
+  for (size_t j = 0; j < tx->n; j++) {
+    TxEntry *e = tx->entries[j];
+    if (!e->calls) continue;
+    journal_object(p, e->obj);
+    e->obj->calls += e->calls;
   }
   for (size_t j = 0; j < tx->n; j++) {
     TxEntry *e = tx->entries[j];

@@ -65,18 +65,20 @@ static bool atom_equal(Value a, Value b) {
 /* equal? walks both values with an explicit work list, so a list nested a
  * million deep in its cars compares without C recursion. */
 bool v_equal(Value a, Value b) {
-  size_t cap = 64, n = 0;
-  Value *work = malloc(cap * 2 * sizeof *work);
-  if (!work) abort();
+  if (a.tag != T_PAIR && a.tag != T_JUST) return atom_equal(a, b);
+  Value local[64], *work = local;
+  size_t cap = 32, n = 0;  /* pairs of values */
   bool eq = true;
   for (;;) {
     if (a.tag == T_PAIR && b.tag == T_PAIR) {
       if (a.as.pair != b.as.pair) {
         if (n == cap) {
-          cap *= 2;
-          Value *nw = realloc(work, cap * 2 * sizeof *work);
+          Value *nw = malloc(cap * 4 * sizeof *nw);
           if (!nw) abort();
+          memcpy(nw, work, n * 2 * sizeof *nw);
+          if (work != local) free(work);
           work = nw;
+          cap *= 2;
         }
         work[2 * n] = a.as.pair->cdr;
         work[2 * n + 1] = b.as.pair->cdr;
@@ -98,7 +100,7 @@ bool v_equal(Value a, Value b) {
     a = work[2 * n];
     b = work[2 * n + 1];
   }
-  free(work);
+  if (work != local) free(work);
   return eq;
 }
 

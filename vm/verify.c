@@ -94,11 +94,6 @@ static bool ranges(V *v, uint32_t fn, uint32_t pc, const Proto *p) {
     if (pc + 2 >= p->ncode || p->code[pc + 1].op != OP_JMP)
       return bad(v, fn, pc, "%s must be followed by a JMP and another instruction", name);
   }
-  /* Only JMP counts against the Tau budget, so loops must close with it:
-   * a backward conditional branch could spin without ever yielding. */
-  if ((in->op == OP_JMPF || in->op == OP_JMPT) ? in->bx < 0
-      : (op_info[in->op].flags & OPF_SKIP) && p->code[pc + 1].bx < 0)
-    return bad(v, fn, pc, "%s: conditional jump backward (a loop must close with JMP)", name);
   return true;
 }
 

@@ -1,0 +1,459 @@
+/* tests/unit/check_runtime.c — the AVM runtime driven through rt_*
+ * directly: the object store at 100,000 objects (puts, gets, removals,
+ * tombstone reuse, id order), the undo journal (objects, creates,
+ * destroys, transaction entries and the overlay index, the transaction
+ * itself; nested marks; reads survive), and whole programs through rt_run_main: results,
+ * errors, and a PingPong chain of 100,000 nested object calls that runs
+ * in a bounded C stack and is undone whole when its innermost call fails. */
+#include <check.h>
+#include <gc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "compiler/compiler.h"
+#include "runtime/runtime.h"
+#include "stdlib/prelude.h"
+
+static VM *vm;
+
+/* {===== Helpers =====} */
+
+static Object *new_object(uint64_t id, const char *behavior) {
+  Object *o = GC_MALLOC(sizeof *o);
+  o->id = id;
+  o->behavior = sym_intern_cstr(behavior);
+  o->state = v_nil();
+  o->creating_controller = o->controller = sym_intern_cstr("local");
+  o->machine = sym_intern_cstr("local");
+  return o;
+}
+
+/* A program that is inside one object call, so the journal records. */
+static Program *program_in_call(void) {
+  Program *p = GC_MALLOC(sizeof *p);
+  Activation *root = GC_MALLOC(sizeof *root), *call = GC_MALLOC(sizeof *call);
+  root->self_id = ROOT_ID;
+  call->prev = root;
+  call->self_id = 1;
+  p->act = call;
+  return p;
+}
+
+static Tx *new_tx(uint64_t id) {
+  Tx *tx = GC_MALLOC(sizeof *tx);
+  tx->id = id;
+  tx->controller = sym_intern_cstr("local");
+  return tx;
+}
+
+static char *written(Value v) { return v_write_to_string(v, false); }
+
+/* Compiles [src] and runs it as the main program of a fresh runtime. */
+static Program *run(const char *src, Runtime **out_rt) {
+  Diag d;
+  diag_init(&d, stderr);
+  const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
+  CompOptions opt = { true };
+  Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  vm_link(vm, m);
+  Runtime *rt = rt_new(vm, "local");
+  ck_assert(rt_load_module(rt, m, stderr));
+  Program *p = rt_run_main(rt, proto_main_closure(m));
+  if (out_rt) *out_rt = rt;
+  return p;
+}
+
+static const char *result_of(const char *src) {
+  Program *p = run(src, NULL);
+  ck_assert_msg(p->status == PS_DONE, "program failed: %s", p->error.msg ? p->error.msg : "?");
+  return written(p->result);
+}
+
+static const char *error_of(const char *src) {
+  Program *p = run(src, NULL);
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_ptr_nonnull(p->error.msg);
+  return p->error.msg;
+}
+
+/* {===== The store =====} */
+
+#define NOBJ 100000
+
+START_TEST(test_store_100k) {
+  Store s = { 0 };
+  ck_assert_ptr_null(store_get(&s, 1));
+  store_remove(&s, 1);  /* removing from an empty store is harmless */
+  Object **objs = GC_MALLOC(NOBJ * sizeof *objs);
+  for (uint64_t id = 1; id <= NOBJ; id++) {
+    objs[id - 1] = new_object(id, "cell");
+    store_put(&s, objs[id - 1]);
+  }
+  ck_assert_uint_eq(s.count, NOBJ);
+  for (uint64_t id = 1; id <= NOBJ; id++) ck_assert_ptr_eq(store_get(&s, id), objs[id - 1]);
+  ck_assert_ptr_null(store_get(&s, 0));
+  ck_assert_ptr_null(store_get(&s, NOBJ + 1));
+
+  /* Remove every odd id: the even ones stay findable past the tombstones. */
+  for (uint64_t id = 1; id <= NOBJ; id += 2) store_remove(&s, id);
+  ck_assert_uint_eq(s.count, NOBJ / 2);
+  for (uint64_t id = 1; id <= NOBJ; id++) {
+    if (id % 2) ck_assert_ptr_null(store_get(&s, id));
+    else ck_assert_ptr_eq(store_get(&s, id), objs[id - 1]);
+  }
+  store_remove(&s, 1);  /* twice: no effect */
+  ck_assert_uint_eq(s.count, NOBJ / 2);
+
+  /* Putting an id again replaces its object; new ids reuse tombstones. */
+  Object *again = new_object(2, "other");
+  store_put(&s, again);
+  ck_assert_ptr_eq(store_get(&s, 2), again);
+  ck_assert_uint_eq(s.count, NOBJ / 2);
+  for (uint64_t id = 1; id <= NOBJ; id += 2) store_put(&s, objs[id - 1]);
+  ck_assert_uint_eq(s.count, NOBJ);
+  for (uint64_t id = NOBJ + 1; id <= 2 * NOBJ; id++) store_put(&s, new_object(id, "cell"));
+  ck_assert_uint_eq(s.count, 2 * NOBJ);
+  ck_assert_ptr_eq(store_get(&s, 1), objs[0]);
+  ck_assert_uint_eq(store_get(&s, 2 * NOBJ)->id, 2 * NOBJ);
+
+  /* Many removals and re-puts do not fill the table with tombstones. */
+  for (int round = 0; round < 20; round++) {
+    for (uint64_t id = 1; id <= NOBJ; id++) store_remove(&s, id);
+    for (uint64_t id = 1; id <= NOBJ; id++) store_put(&s, objs[id - 1]);
+  }
+  ck_assert_uint_eq(s.count, 2 * NOBJ);
+  ck_assert_uint_lt(s.used, s.cap);
+
+  /* store_sorted lists live objects in id order. */
+  for (uint64_t id = NOBJ + 1; id <= 2 * NOBJ; id++) store_remove(&s, id);
+  Object **sorted;
+  size_t n = store_sorted(&s, &sorted);
+  ck_assert_uint_eq(n, NOBJ);
+  for (size_t j = 0; j < n; j++) ck_assert_uint_eq(sorted[j]->id, j + 1);
+}
+END_TEST
+
+/* {===== The journal =====} */
+
+START_TEST(test_journal_store_changes) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = program_in_call();
+  Object *a = new_object(1, "cell"), *b = new_object(2, "cell");
+  store_put(&rt->store, a);
+  store_put(&rt->store, b);
+  a->state = v_cons(v_int(1), v_nil());
+  a->version = 3;
+
+  size_t mark = journal_mark(p);
+  journal_object(p, a);
+  a->state = v_cons(v_int(2), v_nil());
+  a->version++;
+  a->controller = sym_intern_cstr("bob");
+  Object *c = new_object(3, "cell");
+  store_put(&rt->store, c);
+  journal_created(p, c);
+  journal_destroyed(p, b);
+  store_remove(&rt->store, 2);
+  ck_assert_ptr_null(store_get(&rt->store, 2));
+
+  journal_rollback(rt, p, mark);
+  ck_assert_str_eq(written(a->state), "(1)");
+  ck_assert_uint_eq(a->version, 3);
+  ck_assert_str_eq(a->controller->name, "local");
+  ck_assert_ptr_null(store_get(&rt->store, 3));
+  ck_assert_ptr_eq(store_get(&rt->store, 2), b);
+  ck_assert_uint_eq(rt->store.count, 2);
+  ck_assert_uint_eq(journal_mark(p), mark);
+}
+END_TEST
+
+START_TEST(test_journal_nested_marks) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = program_in_call();
+  Object *a = new_object(1, "cell");
+  store_put(&rt->store, a);
+
+  size_t outer = journal_mark(p);
+  journal_object(p, a);
+  a->state = v_cons(v_sym(sym_intern_cstr("outer")), v_nil());
+  size_t inner = journal_mark(p);
+  ck_assert_uint_gt(inner, outer);
+  journal_object(p, a);
+  a->state = v_cons(v_sym(sym_intern_cstr("inner")), v_nil());
+  Object *c = new_object(2, "cell");
+  store_put(&rt->store, c);
+  journal_created(p, c);
+
+  /* The inner call is rejected: only its changes go. */
+  journal_rollback(rt, p, inner);
+  ck_assert_str_eq(written(a->state), "(outer)");
+  ck_assert_ptr_null(store_get(&rt->store, 2));
+  /* Then the outer one. */
+  journal_rollback(rt, p, outer);
+  ck_assert_str_eq(written(a->state), "()");
+
+  /* At a program's root nothing is recorded. */
+  Program *top = program_in_call();
+  top->act = top->act->prev;
+  size_t m = journal_mark(top);
+  journal_object(top, a);
+  a->state = v_cons(v_int(9), v_nil());
+  ck_assert_uint_eq(journal_mark(top), m);
+  journal_rollback(rt, top, m);
+  ck_assert_str_eq(written(a->state), "(9)");
+
+  /* journal_reset forgets everything recorded. */
+  journal_object(p, a);
+  ck_assert_uint_gt(journal_mark(p), 0);
+  journal_reset(p);
+  ck_assert_uint_eq(journal_mark(p), 0);
+}
+END_TEST
+
+START_TEST(test_journal_tx_entries) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = program_in_call();
+  p->tx = new_tx(1);
+  Object *a = new_object(1, "cell"), *b = new_object(2, "cell");
+  store_put(&rt->store, a);
+  store_put(&rt->store, b);
+
+  /* An entry that existed before the mark gets its old contents back. */
+  TxEntry *ea = tx_entry(p, a, NULL);
+  ea->observed = true;
+  size_t mark = journal_mark(p);
+  ea = tx_entry(p, a, tx_find_entry(p->tx, 1));
+  ea->has_state = true;
+  ea->state = v_cons(v_int(5), v_nil());
+  ea->destroyed = true;
+  TxEntry *eb = tx_entry(p, b, NULL);
+  eb->has_state = true;
+  ck_assert_ptr_eq(tx_find_entry(p->tx, 2), eb);
+  ck_assert_uint_eq(p->tx->n, 2);
+  ea->calls++;
+
+  journal_rollback(rt, p, mark);
+  ck_assert_uint_eq(p->tx->n, 1);
+  ck_assert_ptr_eq(tx_find_entry(p->tx, 1), ea);
+  ck_assert(ea->observed);
+  ck_assert(!ea->has_state);
+  ck_assert(!ea->destroyed);
+  ck_assert_uint_eq(ea->calls, 0);
+  ck_assert_ptr_null(tx_find_entry(p->tx, 2));
+}
+END_TEST
+
+START_TEST(test_journal_keeps_reads) {
+  /* What a rolled-back call read stays in the read set, without its
+   * writes; what it created goes. */
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = program_in_call();
+  p->tx = new_tx(1);
+  Object *a = new_object(1, "cell"), *b = new_object(2, "cell"), *c = new_object(3, "cell");
+  b->version = 4;
+  TxEntry *ea = tx_entry(p, a, NULL);  /* before the call, not yet observed */
+  ea->has_state = true;
+  size_t mark = journal_mark(p);
+  tx_observe(p, a, tx_find_entry(p->tx, 1));
+  ck_assert(ea->observed);
+  tx_observe(p, b, NULL);
+  TxEntry *eb = tx_find_entry(p->tx, 2);
+  ck_assert_ptr_nonnull(eb);
+  eb = tx_entry(p, b, eb);
+  eb->has_state = true;
+  eb->destroyed = true;
+  TxEntry *ec = tx_entry(p, c, NULL);
+  ec->created = true;
+  ck_assert_uint_eq(p->tx->n, 3);
+
+  journal_rollback(rt, p, mark);
+  ck_assert(ea->observed);
+  ck_assert(ea->has_state);
+  ck_assert_uint_eq(p->tx->n, 2);
+  TxEntry *rb = tx_find_entry(p->tx, 2);
+  ck_assert_ptr_nonnull(rb);
+  ck_assert(rb->observed);
+  ck_assert_uint_eq(rb->seen_version, 4);
+  ck_assert(!rb->has_state);
+  ck_assert(!rb->destroyed);
+  ck_assert_ptr_null(tx_find_entry(p->tx, 3));
+  /* Rolled back again from further out, the reads still stay; the write
+   * made before the inner call goes. */
+  journal_rollback(rt, p, 0);
+  ck_assert_uint_eq(p->tx->n, 2);
+  ck_assert(tx_find_entry(p->tx, 2)->observed);
+  TxEntry *ra = tx_find_entry(p->tx, 1);
+  ck_assert_ptr_nonnull(ra);
+  ck_assert(ra->observed);
+  ck_assert(!ra->has_state);
+}
+END_TEST
+
+START_TEST(test_journal_tx_index_after_rollback) {
+  /* A rollback to an empty overlay, after the index had seen the removed
+   * entry: the next entry must be found, the removed one not. */
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = program_in_call();
+  p->tx = new_tx(1);
+  Object *a = new_object(1, "cell"), *b = new_object(2, "cell");
+  size_t mark = journal_mark(p);
+  TxEntry *ea = tx_entry(p, a, NULL);
+  ck_assert_ptr_eq(tx_find_entry(p->tx, 1), ea);
+  journal_rollback(rt, p, mark);
+  ck_assert_uint_eq(p->tx->n, 0);
+  TxEntry *eb = tx_entry(p, b, NULL);
+  ck_assert_ptr_eq(tx_find_entry(p->tx, 2), eb);
+  ck_assert_ptr_null(tx_find_entry(p->tx, 1));
+}
+END_TEST
+
+START_TEST(test_journal_tx_open_close) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = program_in_call();
+  /* A transaction opened inside the call is dropped. */
+  size_t mark = journal_mark(p);
+  journal_tx(p);
+  p->tx = new_tx(7);
+  journal_rollback(rt, p, mark);
+  ck_assert_ptr_null(p->tx);
+  /* One closed inside the call is open again. */
+  Tx *tx = new_tx(8);
+  p->tx = tx;
+  mark = journal_mark(p);
+  journal_tx(p);
+  p->tx = NULL;
+  journal_rollback(rt, p, mark);
+  ck_assert_ptr_eq(p->tx, tx);
+}
+END_TEST
+
+/* {===== Programs =====} */
+
+START_TEST(test_programs) {
+  ck_assert_str_eq(result_of("(+ 1 2)"), "3");
+  ck_assert_str_eq(result_of("(behavior echo (m) m) (call (create-obj 'echo) '(hi 1))"), "(just (hi 1))");
+  ck_assert_str_eq(result_of("(behavior f (m) (error \"no\")) (call (create-obj 'f) 1)"), "nothing");
+  ck_assert_str_eq(result_of("(list (get-self) (get-sender))"), "(#<object 0> nothing)");
+  ck_assert_str_eq(result_of("(behavior c (m) (get-sender)) (call (create-obj 'c) 0)"), "(just (just #<object 0>))");
+  ck_assert_str_eq(result_of("(define t (begin-tx)) (commit-tx t)"), "#t");
+  ck_assert_str_eq(error_of("(create-obj 'ghost)"),
+                   "BehaviorNotFound: create-obj: no loaded module declares a behavior named ghost");
+  ck_assert_str_eq(error_of("(behavior c (m) m) (define o (create-obj 'c 'bob)) (begin-tx 'alice) (call o 1)"),
+                   "CrossControllerTx: object 1 is controlled by bob, the transaction by alice");
+  ck_assert_str_eq(error_of("(begin-tx) (begin-tx)"), "InvalidDuringTx: begin-tx: transaction 1 is already open");
+}
+END_TEST
+
+START_TEST(test_store_through_programs) {
+  Runtime *rt;
+  Program *p = run("(behavior c (m) (set-state (list m)) m)\n"
+                   "(define (make n) (if (= n 0) 'done (begin (call (create-obj 'c) n) (make (- n 1)))))\n"
+                   "(make 1000)",
+                   &rt);
+  ck_assert_int_eq(p->status, PS_DONE);
+  ck_assert_uint_eq(rt->store.count, 1000);
+  Object *o = store_get(&rt->store, 1);
+  ck_assert_ptr_nonnull(o);
+  ck_assert_str_eq(written(o->state), "(1000)");
+  ck_assert_uint_eq(o->version, 1);
+  ck_assert_uint_eq(o->calls, 1);
+  ck_assert_str_eq(written(store_get(&rt->store, 1000)->state), "(1)");
+  ck_assert(p->tx == NULL);
+}
+END_TEST
+
+/* PingPong: two objects call each other, each call nested in the last;
+ * each sets its state to the count it got, so a ends with (2), b with (1). */
+static const char *ping_pong =
+  "(behavior pinger (msg)\n"
+  "  (match msg\n"
+  "    (('set v) (set-state (list v)) v)\n"
+  "    ((0 _ fail?) (if fail? (error \"innermost call fails\") 0))\n"
+  "    ((n other fail?)\n"
+  "     (set-state (list n))\n"
+  "     (+ 1 (from-just (call other (list (- n 1) (get-self) fail?)))))\n"
+  "    ('get (get-state))))\n"
+  "(define a (create-obj 'pinger))\n"
+  "(define b (create-obj 'pinger))\n";
+
+static void bound_c_stack(void) {
+  /* The main thread's stack grows on demand up to RLIMIT_STACK: with a
+   * small limit, C recursion per nested call would crash the test. */
+  struct rlimit rl;
+  ck_assert_int_eq(getrlimit(RLIMIT_STACK, &rl), 0);
+  rlim_t limit = 2 * 1024 * 1024;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > limit) {
+    rl.rlim_cur = limit;
+    ck_assert_int_eq(setrlimit(RLIMIT_STACK, &rl), 0);
+  }
+}
+
+static char *concat(const char *a, const char *b) {
+  char *s = GC_MALLOC_ATOMIC(strlen(a) + strlen(b) + 1);
+  strcpy(s, a);
+  strcat(s, b);
+  return s;
+}
+
+START_TEST(test_ping_pong_100k) {
+  bound_c_stack();
+  ck_assert_str_eq(result_of(concat(ping_pong, "(list (call a (list 100000 b #f)) (call a 'get) (call b 'get))")),
+                   "((just 100000) (just (2)) (just (1)))");
+  /* The same chain inside a transaction, then committed. */
+  ck_assert_str_eq(result_of(concat(ping_pong, "(define t (begin-tx))\n"
+                                               "(define r (call a (list 100000 b #f)))\n"
+                                               "(list r (commit-tx t) (call a 'get) (call b 'get))")),
+                   "((just 100000) #t (just (2)) (just (1)))");
+}
+END_TEST
+
+START_TEST(test_ping_pong_100k_rejected) {
+  /* The innermost of 100,000 nested calls fails: each caller's
+   * from-just then fails too, and every state write is undone. */
+  bound_c_stack();
+  ck_assert_str_eq(result_of(concat(ping_pong, "(call a '(set 2))\n"
+                                               "(list (call a (list 100000 b #t)) (call a 'get) (call b 'get))")),
+                   "(nothing (just (2)) (just ()))");
+  ck_assert_str_eq(result_of(concat(ping_pong, "(define t (begin-tx))\n"
+                                               "(define r (call a (list 100000 b #t)))\n"
+                                               "(list r (call a 'get) (commit-tx t) (call a 'get))")),
+                   "(nothing (just ()) #t (just ()))");
+}
+END_TEST
+
+static Suite *runtime_suite(void) {
+  Suite *s = suite_create("runtime");
+  TCase *tc = tcase_create("store");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_store_100k);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("journal");
+  tcase_add_test(tc, test_journal_store_changes);
+  tcase_add_test(tc, test_journal_nested_marks);
+  tcase_add_test(tc, test_journal_tx_entries);
+  tcase_add_test(tc, test_journal_keeps_reads);
+  tcase_add_test(tc, test_journal_tx_index_after_rollback);
+  tcase_add_test(tc, test_journal_tx_open_close);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("programs");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_programs);
+  tcase_add_test(tc, test_store_through_programs);
+  tcase_add_test(tc, test_ping_pong_100k);
+  tcase_add_test(tc, test_ping_pong_100k_rejected);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  GC_INIT();
+  vm = vm_new();
+  prelude_load(vm);
+  SRunner *sr = srunner_create(runtime_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
