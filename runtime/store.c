@@ -24,7 +24,7 @@ Object *store_get(const Store *s, uint64_t id) {
 
 static void grow(Store *s) {
   size_t cap = s->cap ? s->cap * 2 : 64;
-  while (s->count * 2 >= cap) cap *= 2;
+  while (s->count * 4 >= cap) cap *= 2;
   Object **old = s->slots;
   size_t oldcap = s->cap;
   s->slots = GC_MALLOC(cap * sizeof *s->slots);
@@ -40,7 +40,7 @@ static void grow(Store *s) {
 }
 
 void store_put(Store *s, Object *o) {
-  if ((s->used + 1) * 4 >= s->cap * 3) grow(s);
+  if ((s->used + 1) * 2 >= s->cap) grow(s);  /* at most half full: short probes */
   size_t j = slot_of(o->id, s->cap), tomb = SIZE_MAX;
   for (;; j = (j + 1) & (s->cap - 1)) {
     Object *x = s->slots[j];

@@ -31,8 +31,17 @@ static void reindex(Tx *tx) {
   for (; tx->indexed < tx->n; tx->indexed++) index_add(tx, tx->entries[tx->indexed]);
 }
 
+/* Small transactions (the usual kind) are searched linearly; the hash
+ * index is built once one touches more objects. */
+#define TX_LINEAR 8
+
 TxEntry *tx_find_entry(Tx *tx, uint64_t id) {
   if (!tx || tx->n == 0) return NULL;
+  if (tx->n <= TX_LINEAR) {
+    for (size_t j = 0; j < tx->n; j++)
+      if (tx->entries[j]->obj->id == id) return tx->entries[j];
+    return NULL;
+  }
   reindex(tx);
   for (size_t j = hash_id(id, tx->index_cap); tx->index[j]; j = (j + 1) & (tx->index_cap - 1))
     if (tx->index[j]->obj->id == id) return tx->index[j];
@@ -49,7 +58,7 @@ TxEntry *tx_entry(Program *p, Object *o, TxEntry *e) {
   e->obj = o;
   e->state = v_nil();
   if (tx->n == tx->cap) {
-    size_t cap = tx->cap ? tx->cap * 2 : 8;
+    size_t cap = tx->cap ? tx->cap * 2 : 4;
     TxEntry **nv = GC_MALLOC(cap * sizeof *nv);
     if (tx->n) memcpy(nv, tx->entries, tx->n * sizeof *nv);
     tx->entries = nv;
