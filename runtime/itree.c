@@ -55,19 +55,9 @@ bool rt_load_module(Runtime *rt, Module *m, FILE *err) {
       rt->behaviors = v_cons(v_cons(v_sym(d->name), fn), rt->behaviors);
       continue;
     }
-    size_t k = 0;
-    while (k < rt->npures && rt->pures[k].name != d->name) k++;
-    if (k == rt->npures) {
-      if (rt->npures == rt->cappures) {
-        size_t cap = rt->cappures ? rt->cappures * 2 : 16;
-        PureFn *nv = GC_MALLOC(cap * sizeof *nv);
-        if (rt->npures) memcpy(nv, rt->pures, rt->npures * sizeof *nv);
-        rt->pures = nv;
-        rt->cappures = cap;
-      }
-      rt->npures++;
-    }
-    rt->pures[k] = (PureFn){ d->name, fn, 1 };
+    PureFn *pf = rt_pure_slot(rt, d->name);
+    pf->proc = fn;
+    pf->version = 1;
   }
   return true;
 }

@@ -14,6 +14,21 @@ static PureFn *find(Runtime *rt, Symbol *name) {
 
 static uint64_t registry_version;
 
+PureFn *rt_pure_slot(Runtime *rt, Symbol *name) {
+  PureFn *fn = find(rt, name);
+  if (fn) return fn;
+  if (rt->npures == rt->cappures) {
+    size_t cap = rt->cappures ? rt->cappures * 2 : 16;
+    PureFn *nv = GC_MALLOC(cap * sizeof *nv);
+    if (rt->npures) memcpy(nv, rt->pures, rt->npures * sizeof *nv);
+    rt->pures = nv;
+    rt->cappures = cap;
+  }
+  fn = &rt->pures[rt->npures++];
+  fn->name = name;
+  return fn;
+}
+
 HResult h_CALL_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   if (args[0].tag != T_SYM) return vm_type_error(p->fiber, "call-pure", "function name (symbol)", args[0]), H_ERROR;
   PureFn *fn = find(rt, args[0].as.sym);
@@ -36,14 +51,9 @@ HResult h_REGISTER_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *o
     *out = v_bool(false);
     return H_DONE;
   }
-  if (rt->npures == rt->cappures) {
-    size_t cap = rt->cappures ? rt->cappures * 2 : 16;
-    PureFn *nv = GC_MALLOC(cap * sizeof *nv);
-    if (rt->npures) memcpy(nv, rt->pures, rt->npures * sizeof *nv);
-    rt->pures = nv;
-    rt->cappures = cap;
-  }
-  rt->pures[rt->npures++] = (PureFn){ args[0].as.sym, args[1], 1 };
+  PureFn *pf = rt_pure_slot(rt, args[0].as.sym);
+  pf->proc = args[1];
+  pf->version = 1;
   registry_version++;
   *out = v_bool(true);
   return H_DONE;

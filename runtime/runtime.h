@@ -168,6 +168,8 @@ typedef enum HResult { H_DONE, H_ERROR, H_SWITCHED } HResult;
  * p's fiber as a new activation. */
 HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input);
 Program *rt_spawn(Runtime *rt, Program *parent, Value thunk);
+/* The registry entry of pure function [name], created empty if new. */
+PureFn *rt_pure_slot(Runtime *rt, Symbol *name);
 Program *rt_program(Runtime *rt, uint64_t id);
 
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
