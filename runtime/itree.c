@@ -150,11 +150,11 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
   a->has_sender = true;
   a->machine = o->machine;
   a->controller = rt_controller_of(o, e);
-  a->caller_floor = f->floor;
-  a->caller_dest = f->vis_dest;
+  a->caller_floor = (uint32_t)f->floor;
+  a->caller_dest = (uint32_t)f->vis_dest;
   a->caller_returns = f->vis_returns;
   p->act = a;
-  a->journal_mark = journal_mark(p);
+  a->journal_mark = (uint32_t)journal_mark(p);
   if (p->tx) {
     /* The call log: delivered inputs count in the histories at commit. */
     TxEntry *te = tx_entry(p, o, tx_find_entry(p->tx, o->id));
@@ -162,10 +162,10 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
   }
   if (!fiber_enter(f, fn, &input, 1)) {
     /* Could not start (stack overflow): a rejected call. */
-    a->floor = f->nframes;
+    a->floor = (uint32_t)f->nframes;
     return H_ERROR;
   }
-  a->floor = f->floor;
+  a->floor = (uint32_t)f->floor;
   return H_SWITCHED;
 }
 

@@ -103,10 +103,10 @@ typedef struct Activation {
   bool has_sender;             /* false at a program's root */
   Symbol *machine;
   Symbol *controller;          /* the executing controller */
-  size_t floor;
-  size_t caller_floor, caller_dest;
+  /* Narrow fields keep a million nested calls small: frame and stack
+   * indices fit 32 bits (the stack reservation is 2^32 values). */
+  uint32_t floor, caller_floor, caller_dest, journal_mark;
   bool caller_returns;
-  size_t journal_mark;
 } Activation;
 
 typedef enum ProgStatus { PS_RUNNABLE, PS_BLOCKED, PS_DONE, PS_FAILED } ProgStatus;
