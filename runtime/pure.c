@@ -29,12 +29,24 @@ PureFn *rt_pure_slot(Runtime *rt, Symbol *name) {
   return fn;
 }
 
+/* The built-in pure functions: the C primitives, by their names. */
+static bool builtin(Symbol *name, Value *proc) {
+  for (unsigned j = 0; j < PRIM__COUNT; j++)
+    if (j != PR_apply && j != PR_display && j != PR_write && j != PR_newline && j != PR_exit &&
+        j != PR_command_line && strcmp(prim_info[j].name, name->name) == 0) {
+      *proc = v_prim(j);
+      return true;
+    }
+  return false;
+}
+
 HResult h_CALL_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   if (args[0].tag != T_SYM) return vm_type_error(p->fiber, "call-pure", "function name (symbol)", args[0]), H_ERROR;
   PureFn *fn = find(rt, args[0].as.sym);
-  Value r;
+  Value proc, r;
   const char *err;
-  *out = fn && rt_apply_pure(rt, fn->proc, args + 1, argc - 1, &r, &err) ? v_just(r) : v_nothing();
+  bool known = fn ? (proc = fn->proc, true) : builtin(args[0].as.sym, &proc);
+  *out = known && rt_apply_pure(rt, proc, args + 1, argc - 1, &r, &err) ? v_just(r) : v_nothing();
   return H_DONE;
 }
 
@@ -47,7 +59,8 @@ static bool proc_arg(Program *p, const char *who, Value *args) {
 HResult h_REGISTER_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)argc;
   if (!proc_arg(p, "register-pure", args)) return H_ERROR;
-  if (find(rt, args[0].as.sym)) {
+  Value ignored;
+  if (find(rt, args[0].as.sym) || builtin(args[0].as.sym, &ignored)) {
     *out = v_bool(false);
     return H_DONE;
   }
