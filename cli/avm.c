@@ -33,6 +33,7 @@ static void usage(FILE *out) {
 
 typedef struct RunOptions {
   bool trace;
+  bool allow_unsafe;
   int64_t gas;   /* < 0: unlimited */
 } RunOptions;
 
@@ -53,6 +54,7 @@ static int run_module(VM *vm, Module *m, const RunOptions *o) {
   Runtime *rt = rt_new(vm, "local");
   rt->trace.enabled = o->trace;
   rt->gas_limit = o->gas;
+  rt->allow_unsafe = o->allow_unsafe;
   rt_load_module(rt, m, stderr);
   Program *p = rt_run_main(rt, proto_main_closure(m));
   fflush(stdout);
@@ -81,12 +83,12 @@ static int cmd_run(int argc, char **argv) {
   };
   bool allow_unsafe = false;
   long stack = AVM_DEFAULT_MAX_DEPTH;
-  RunOptions ro = { false, -1 };
+  RunOptions ro = { false, false, -1 };
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
     switch (c) {
-      case 'u': allow_unsafe = true; break;
+      case 'u': allow_unsafe = ro.allow_unsafe = true; break;
       case 's': {
         char *end;
         stack = strtol(optarg, &end, 10);

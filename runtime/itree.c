@@ -270,6 +270,14 @@ static void step(Runtime *rt, Program *p) {
         fail(rt, p);
         return;
       }
+      /* The compiler refuses unsafe instructions without --allow-unsafe,
+       * but a procedure value can still reach one (a global redefined
+       * later, forged bytecode): the runtime checks too. */
+      if (instr_info[f->vis_instr].safety == UNSAFE && !rt->allow_unsafe) {
+        vm_raise(f, v_nil(), "unsafe instruction '%s' requires --allow-unsafe", instr_info[f->vis_instr].name);
+        fail(rt, p);
+        return;
+      }
       Value out = v_unspec();
       switch (handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, &out)) {
         case H_DONE: respond(p, out); return;

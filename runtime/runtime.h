@@ -143,6 +143,7 @@ typedef struct Runtime {
   Program *current;
   uint64_t next_object, next_tx, next_program;
   Symbol *machine;             /* this machine's name; its default controller has the same name */
+  bool allow_unsafe;           /* unsafe instructions may run (avm run --allow-unsafe) */
   int64_t gas_limit;           /* < 0: unlimited */
   int64_t gas_used;
   bool out_of_gas;

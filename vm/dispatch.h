@@ -77,7 +77,9 @@ static VMStatus RUN_NAME(Fiber *f) {
       }
       vmcase(SETUPV) {
         Value c = R[i.a];
-        if (UNLIKELY(c.tag != T_CLOSURE || i.b >= c.as.clo->nup)) {
+        /* Only a closure of one of this function's own lambdas may be
+         * patched (letrec): values stay immutable for everyone else. */
+        if (UNLIKELY(c.tag != T_CLOSURE || i.b >= c.as.clo->nup || !proto_is_child(cl->p, c.as.clo->p))) {
           SAVE();
           vm_raise(f, v_nil(), "corrupt bytecode: SETUPV on a non-closure");
           goto raise;

@@ -28,6 +28,12 @@ static const uint8_t op_gas[OP__COUNT] = {
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+static bool proto_is_child(const Proto *parent, const Proto *p) {
+  for (uint32_t j = 0; j < parent->nprotos; j++)
+    if (parent->protos[j] == p) return true;
+  return false;
+}
+
 /* {===== Stack and frames =====} */
 
 /* Address space reserved for a fiber's value stack and frame array once
