@@ -29,29 +29,52 @@ static void patch32(Buf *b, size_t at, uint32_t v) {
   for (int j = 0; j < 4; j++) b->p[at + (size_t)j] = (unsigned char)(v >> (8 * j));
 }
 
+/* Writes a constant in pre-order with an explicit work stack, so deeply
+ * nested data cannot overflow the C stack. */
 static void value(Buf *b, Value v) {
-  switch (v.tag) {
-    case T_NIL: u8(b, KC_NIL); return;
-    case T_BOOL: u8(b, v.as.b ? KC_TRUE : KC_FALSE); return;
-    case T_INT: u8(b, KC_INT); u64(b, (uint64_t)v.as.i); return;
-    case T_STR: u8(b, KC_STR); str(b, v.as.str->data, v.as.str->len); return;
-    case T_SYM: u8(b, KC_SYM); str(b, v.as.sym->name, v.as.sym->len); return;
-    case T_PRIM: u8(b, KC_PRIM); u32(b, (uint32_t)v.as.u); return;
-    case T_UNSPEC: u8(b, KC_UNSPEC); return;
-    case T_NOTHING: u8(b, KC_NOTHING); return;
-    case T_JUST: u8(b, KC_JUST); value(b, v.as.just->v); return;
-    case T_PAIR: {
-      uint32_t n = 0;
-      Value l = v;
-      for (; l.tag == T_PAIR; l = l.as.pair->cdr) n++;
-      u8(b, KC_LIST);
-      u32(b, n);
-      for (Value x = v; x.tag == T_PAIR; x = x.as.pair->cdr) value(b, x.as.pair->car);
-      value(b, l);
-      return;
+  size_t cap = 64, n = 0;
+  Value *st = malloc(cap * sizeof *st);
+  if (!st) abort();
+  st[n++] = v;
+  while (n) {
+    v = st[--n];
+    switch (v.tag) {
+      case T_NIL: u8(b, KC_NIL); break;
+      case T_BOOL: u8(b, v.as.b ? KC_TRUE : KC_FALSE); break;
+      case T_INT: u8(b, KC_INT); u64(b, (uint64_t)v.as.i); break;
+      case T_STR: u8(b, KC_STR); str(b, v.as.str->data, v.as.str->len); break;
+      case T_SYM: u8(b, KC_SYM); str(b, v.as.sym->name, v.as.sym->len); break;
+      case T_PRIM: u8(b, KC_PRIM); u32(b, (uint32_t)v.as.u); break;
+      case T_NOTHING: u8(b, KC_NOTHING); break;
+      case T_JUST:
+      case T_PAIR: {
+        size_t count = 0;
+        Value l = v;
+        if (v.tag == T_PAIR)
+          for (; l.tag == T_PAIR; l = l.as.pair->cdr) count++;
+        if (n + count + 2 > cap) {
+          while (n + count + 2 > cap) cap *= 2;
+          Value *ns = realloc(st, cap * sizeof *st);
+          if (!ns) abort();
+          st = ns;
+        }
+        if (v.tag == T_JUST) {
+          u8(b, KC_JUST);
+          st[n++] = v.as.just->v;
+          break;
+        }
+        u8(b, KC_LIST);
+        u32(b, (uint32_t)count);
+        st[n++] = l;  /* the tail comes after the items */
+        n += count;
+        size_t k = n;
+        for (Value x = v; x.tag == T_PAIR; x = x.as.pair->cdr) st[--k] = x.as.pair->car;
+        break;
+      }
+      default: u8(b, KC_UNSPEC); break;  /* unspecified; nothing else is a constant */
     }
-    default: u8(b, KC_UNSPEC); return;  /* not produced by the compiler */
   }
+  free(st);
 }
 
 static uint32_t flat_index(const Module *m, const Proto *p) {
