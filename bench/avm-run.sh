@@ -51,7 +51,8 @@ echo
 printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' program "ms" "MB" "ms" "MB" "per unit" "reference (Rust, release)" goal
 printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' "" "trace" "trace" "no trace" "no trace" "(no trace)" "" ""
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ --------- --------- --------- --------- ------------------ -------------------------------- ----------------------------
-row "flat calls (10^6)" call 1000000 "461 ns/call" "< 90 ns/call" -- "$src/avm-flat-calls.avm"
+row "flat calls (10^6), echo" call 1000000 "461 ns/call" "< 90 ns/call" -- "$src/avm-flat-echo.avm"
+row "flat calls, counter object" call 1000000 "" "(get-state + set-state each)" -- "$src/avm-flat-calls.avm"
 row "PingPong, max 10^6 (nested)" call 1000000 "2.56 ms/call at depth 10^4" "< 1 s, < 512 MB" -- "$src/avm-ping-pong.avm"
 row "10^5 commits" commit 100000 "13 k/s (1,000 objects)" ">= 1 M/s" -- "$src/avm-commits.avm"
 row "10^5 commits, 10^5 objects" commit 100000 "95/s (100,000 objects)" "independent of store size" -- "$src/avm-commits.avm" -- 100000
