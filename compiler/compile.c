@@ -166,24 +166,8 @@ static uint32_t emit(FuncState *fs, Instr in, Loc loc) {
   return fs->ncode++;
 }
 
-static Instr iABC(int op, int a, int b, int c) {
-  Instr in;
-  memset(&in, 0, sizeof in);
-  in.op = (uint8_t)op;
-  in.a = (uint16_t)a;
-  in.b = (uint16_t)b;
-  in.c = (uint16_t)c;
-  return in;
-}
-
-static Instr iABx(int op, int a, int32_t bx) {
-  Instr in;
-  memset(&in, 0, sizeof in);
-  in.op = (uint8_t)op;
-  in.a = (uint16_t)a;
-  in.bx = bx;
-  return in;
-}
+static Instr iABC(int op, int a, int b, int c) { return instr_abc(op, a, b, c, 0); }
+static Instr iABx(int op, int a, int32_t bx) { return instr_abx(op, a, bx); }
 
 static Instr with_x(Instr in, int x) {
   in.x = (uint8_t)x;

@@ -38,6 +38,19 @@ typedef struct Instr {
 } Instr;
 _Static_assert(sizeof(Instr) == 8, "instructions are 64 bits");
 
+static inline Instr instr_abc(int op, int a, int b, int c, int x) {
+  Instr in = { .op = (uint8_t)op, .x = (uint8_t)x, .a = (uint16_t)a };
+  in.b = (uint16_t)b;
+  in.c = (uint16_t)c;
+  return in;
+}
+
+static inline Instr instr_abx(int op, int a, int32_t bx) {
+  Instr in = { .op = (uint8_t)op, .a = (uint16_t)a };
+  in.bx = bx;
+  return in;
+}
+
 /* AVM instructions. */
 typedef enum InstrSafety { SAFE, UNSAFE } InstrSafety;
 typedef enum InstrFamily {

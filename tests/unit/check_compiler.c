@@ -5,6 +5,7 @@
  * declarations, and deterministic .avmb output (compiler/writer.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include "tests/unit/testutil.h"
 #include <ctype.h>
 #include <gc.h>
 #include <stdio.h>
@@ -1087,9 +1088,5 @@ int main(void) {
   GC_INIT();
   vm = vm_new();
   prelude_load(vm);
-  SRunner *sr = srunner_create(compiler_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(compiler_suite());
 }

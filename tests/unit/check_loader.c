@@ -5,6 +5,7 @@
  * verified modules to their expected results. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include "tests/unit/testutil.h"
 #include <gc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,24 +137,8 @@ static VM *bare_vm(void) {
 
 /* {===== Forged modules =====} */
 
-static Instr iabc(int op, int a, int b, int c, int x) {
-  Instr in;
-  memset(&in, 0, sizeof in);
-  in.op = (uint8_t)op;
-  in.x = (uint8_t)x;
-  in.a = (uint16_t)a;
-  in.b = (uint16_t)b;
-  in.c = (uint16_t)c;
-  return in;
-}
-static Instr iabx(int op, int a, int32_t bx) {
-  Instr in;
-  memset(&in, 0, sizeof in);
-  in.op = (uint8_t)op;
-  in.a = (uint16_t)a;
-  in.bx = bx;
-  return in;
-}
+#define iabc instr_abc
+#define iabx instr_abx
 #define RET0 iabc(OP_RET, 0, 0, 0, 0)
 
 static Proto *mkproto(Module *m, const Instr *code, uint32_t n, uint16_t nregs) {
@@ -1016,9 +1001,5 @@ int main(void) {
   GC_INIT();
   vm = vm_new();
   prelude_load(vm);
-  SRunner *sr = srunner_create(loader_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(loader_suite());
 }

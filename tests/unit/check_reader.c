@@ -3,6 +3,7 @@
  * diagnostic's exact text, REPL incompleteness and deep nesting. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include "tests/unit/testutil.h"
 #include <gc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -868,9 +869,5 @@ static Suite *reader_suite(void) {
 
 int main(void) {
   GC_INIT();
-  SRunner *sr = srunner_create(reader_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(reader_suite());
 }

@@ -6,6 +6,7 @@
  * errors, and a PingPong chain of 100,000 nested object calls that runs
  * in a bounded C stack and is undone whole when its innermost call fails. */
 #include <check.h>
+#include "tests/unit/testutil.h"
 #include <gc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,9 +452,5 @@ int main(void) {
   GC_INIT();
   vm = vm_new();
   prelude_load(vm);
-  SRunner *sr = srunner_create(runtime_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(runtime_suite());
 }

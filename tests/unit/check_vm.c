@@ -2,6 +2,7 @@
  * suspension mechanism (Vis nodes, resumption, copied continuations),
  * Tau steps, the stack limit, and the printer. */
 #include <check.h>
+#include "tests/unit/testutil.h"
 #include <gc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,9 +239,5 @@ int main(void) {
   GC_INIT();
   vm = vm_new();
   prelude_load(vm);
-  SRunner *sr = srunner_create(vm_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(vm_suite());
 }
