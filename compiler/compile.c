@@ -326,15 +326,8 @@ static void finish(FuncState *fs, int r, const Ctx *ctx, Loc loc) {
 /* Compiles [e] into some register: a local's own, or a new temporary. */
 static int expr_any(FuncState *fs, Core *e) {
   if (e->kind == CK_REF && !e->u.ref.builtin) {
-    int idx;
-    Loop *l;
-    for (int j = fs->nvars - 1; j >= 0; j--)
-      if (fs->vars[j].name == e->u.ref.name) {
-        if (!fs->vars[j].loop) return fs->vars[j].reg;
-        break;
-      }
-    (void)idx;
-    (void)l;
+    int reg = local_reg(fs, e->u.ref.name);
+    if (reg >= 0) return reg;
   }
   int r = alloc_reg(fs, e->loc);
   compile(fs, e, r, &NONTAIL);
@@ -366,8 +359,7 @@ static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     case RES_GLOBAL: {
       int p = prim_of(c, name);
       if (p >= PRIM__COUNT) check_instr(fs, p - PRIM__COUNT, e->loc);
-      else if (!defined_here(c, name) && vm_global_value(c, name).tag == T_UNDEF &&
-               !(c->vm->globals.flags && 0))
+      else if (!defined_here(c, name) && vm_global_value(c, name).tag == T_UNDEF)
         diag_error(c->d, e->loc, "unbound variable '%s'", name->name);
       else
         note_use(fs, name, e->loc, false);
