@@ -126,6 +126,7 @@ typedef struct Program {
   Value response;
   Journal *journal;
   Activation *spare;           /* popped activations, reused */
+  Tx *spare_tx;                /* the last ended transaction, reused */
   Object *root;                /* the root's own state (id ROOT_ID), made on first use */
   struct Program *next;        /* scheduler ring */
 } Program;

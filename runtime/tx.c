@@ -54,7 +54,14 @@ TxEntry *tx_entry(Program *p, Object *o, TxEntry *e) {
     return e;
   }
   Tx *tx = p->tx;
-  e = GC_MALLOC(sizeof *e);
+  /* A reused transaction still holds its predecessor's entry records
+   * past n: take those before allocating. */
+  if (tx->n < tx->cap && tx->entries[tx->n]) {
+    e = tx->entries[tx->n];
+    memset(e, 0, sizeof *e);
+  } else {
+    e = GC_MALLOC(sizeof *e);
+  }
   e->obj = o;
   e->state = v_nil();
   if (tx->n == tx->cap) {
@@ -127,7 +134,14 @@ HResult h_BEGIN_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
     if (args[0].tag != T_SYM) return vm_type_error(p->fiber, "begin-tx", "controller symbol", args[0]), H_ERROR;
     ctrl = args[0].as.sym;
   }
-  Tx *tx = GC_MALLOC(sizeof *tx);
+  Tx *tx = p->spare_tx;
+  if (tx) {
+    p->spare_tx = NULL;
+    tx->n = tx->indexed = tx->index_cap = 0;
+    tx->index = NULL;
+  } else {
+    tx = GC_MALLOC(sizeof *tx);
+  }
   tx->id = rt->next_tx++;
   tx->controller = ctrl;
   journal_tx(p);
@@ -135,6 +149,16 @@ HResult h_BEGIN_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   rt_log(rt, p, EV_TRANSACTION_STARTED, tx->id, v_nil(), v_nil(), false);
   *out = v_ref(T_TXREF, tx->id);
   return H_DONE;
+}
+
+/* Closes p's transaction.  At a program's top level nothing can refer to
+ * it any more (the undo journal only exists inside calls), so its memory
+ * serves the next begin-tx. */
+static void tx_end(Program *p) {
+  Tx *tx = p->tx;
+  journal_tx(p);
+  p->tx = NULL;
+  if (!p->act->prev) p->spare_tx = tx;
 }
 
 static bool conflicts(Runtime *rt, Tx *tx) {
@@ -199,15 +223,13 @@ HResult h_COMMIT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
   if (conflicts(rt, tx)) {
     /* Another program's commit changed what this one read: nothing of it
      * applies. */
-    journal_tx(p);
-    p->tx = NULL;
+    tx_end(p);
     rt_log(rt, p, EV_TRANSACTION_ABORTED, tx->id, v_nil(), v_nil(), false);
     *out = v_bool(false);
     return H_DONE;
   }
   apply(rt, p, tx);
-  journal_tx(p);
-  p->tx = NULL;
+  tx_end(p);
   rt_log(rt, p, EV_TRANSACTION_COMMITTED, tx->id, v_nil(), v_nil(), false);
   *out = v_bool(true);
   return H_DONE;
@@ -216,8 +238,7 @@ HResult h_COMMIT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
 void tx_abort(Runtime *rt, Program *p) {
   Tx *tx = p->tx;
   if (!tx) return;
-  journal_tx(p);
-  p->tx = NULL;
+  tx_end(p);
   rt_log(rt, p, EV_TRANSACTION_ABORTED, tx->id, v_nil(), v_nil(), false);
 }
 
