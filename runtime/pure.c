@@ -32,8 +32,7 @@ PureFn *rt_pure_slot(Runtime *rt, Symbol *name) {
 /* The built-in pure functions: the C primitives, by their names. */
 static bool builtin(Symbol *name, Value *proc) {
   for (unsigned j = 0; j < PRIM__COUNT; j++)
-    if (j != PR_apply && j != PR_display && j != PR_write && j != PR_newline && j != PR_exit &&
-        j != PR_command_line && strcmp(prim_info[j].name, name->name) == 0) {
+    if (prim_info[j].kind == PK_PURE && strcmp(prim_info[j].name, name->name) == 0) {
       *proc = v_prim(j);
       return true;
     }

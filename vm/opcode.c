@@ -16,7 +16,7 @@ const InstrInfo instr_info[IN__COUNT] = {
 };
 
 const PrimInfo prim_info[PRIM__COUNT] = {
-#define PRIM(cname, name, mn, mx, fast) { name, mn, mx, OP_##fast },
+#define PRIM(cname, name, mn, mx, fast, kind) { name, mn, mx, OP_##fast, PK_##kind },
 #include "vm/prims.def"
 #undef PRIM
 };

@@ -76,15 +76,17 @@ extern const InstrInfo instr_info[IN__COUNT];
 /* C primitives, then the AVM instructions as first-class procedures: a
  * T_PRIM value's index is a PrimId or PRIM__COUNT + InstrId. */
 typedef enum PrimId {
-#define PRIM(cname, name, mn, mx, fast) PR_##cname,
+#define PRIM(cname, name, mn, mx, fast, kind) PR_##cname,
 #include "vm/prims.def"
 #undef PRIM
   PRIM__COUNT
 } PrimId;
+enum { PK_PURE, PK_EFFECT };
 typedef struct PrimInfo {
   const char *name;
   int8_t min_args, max_args;
   int16_t fast_op;     /* an OpCode, or -1 */
+  uint8_t kind;        /* PK_PURE: a built-in pure function */
 } PrimInfo;
 extern const PrimInfo prim_info[PRIM__COUNT];
 #define PROC_PRIM_COUNT (PRIM__COUNT + IN__COUNT)

@@ -464,7 +464,7 @@ PRIMFN(exit) {
 PRIMFN(apply) { return vm_raise(f, v_nil(), "apply: internal error"); }
 
 const PrimFn prim_fns[PRIM__COUNT] = {
-#define PRIM(cname, name, mn, mx, fast) prim_##cname,
+#define PRIM(cname, name, mn, mx, fast, kind) prim_##cname,
 #include "vm/prims.def"
 #undef PRIM
 };
