@@ -73,7 +73,11 @@ Module *cli_load_program(VM *vm, const char *path, bool allow_unsafe, bool for_r
     *status = EX_AVM_NOINPUT;
     return NULL;
   }
-  if (len >= AVMB_MAGIC_LEN && memcmp(data, AVMB_MAGIC, AVMB_MAGIC_LEN) == 0) {
+  /* Bytecode by its magic number, or by its name: a damaged .avmb file is
+   * reported as bytecode, not compiled as source. */
+  size_t plen = strlen(path);
+  bool named_avmb = plen > 5 && strcmp(path + plen - 5, ".avmb") == 0;
+  if (named_avmb || (len >= AVMB_MAGIC_LEN && memcmp(data, AVMB_MAGIC, AVMB_MAGIC_LEN) == 0)) {
     Module *m = load_bytecode(path, data, len, allow_unsafe, for_run, status);
     free(data);
     return m;
