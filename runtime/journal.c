@@ -24,13 +24,7 @@ struct Journal {
 static JEntry *push(Program *p, JKind kind, void *target) {
   Journal *j = p->journal;
   if (!j) j = p->journal = GC_MALLOC(sizeof *j);
-  if (j->n == j->cap) {
-    size_t cap = j->cap ? j->cap * 2 : 64;
-    JEntry *nv = GC_MALLOC(cap * sizeof *nv);
-    if (j->n) memcpy(nv, j->v, j->n * sizeof *nv);
-    j->v = nv;
-    j->cap = cap;
-  }
+  j->v = gc_grow(j->v, j->n, &j->cap, sizeof *j->v, 64);
   JEntry *e = &j->v[j->n++];
   e->kind = kind;
   e->target = target;

@@ -17,13 +17,7 @@ static uint64_t registry_version;
 PureFn *rt_pure_slot(Runtime *rt, Symbol *name) {
   PureFn *fn = find(rt, name);
   if (fn) return fn;
-  if (rt->npures == rt->cappures) {
-    size_t cap = rt->cappures ? rt->cappures * 2 : 16;
-    PureFn *nv = GC_MALLOC(cap * sizeof *nv);
-    if (rt->npures) memcpy(nv, rt->pures, rt->npures * sizeof *nv);
-    rt->pures = nv;
-    rt->cappures = cap;
-  }
+  rt->pures = gc_grow(rt->pures, rt->npures, &rt->cappures, sizeof *rt->pures, 16);
   fn = &rt->pures[rt->npures++];
   fn->name = name;
   return fn;

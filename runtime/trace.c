@@ -16,13 +16,7 @@ void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b,
   Trace *t = &rt->trace;
   uint64_t ts = t->clock++;
   if (!t->enabled) return;
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 256;
-    LogEntry *nv = GC_MALLOC(cap * sizeof *nv);
-    if (t->n) memcpy(nv, t->entries, t->n * sizeof *nv);
-    t->entries = nv;
-    t->cap = cap;
-  }
+  t->entries = gc_grow(t->entries, t->n, &t->cap, sizeof *t->entries, 256);
   LogEntry *e = &t->entries[t->n++];
   e->ts = ts;
   e->kind = k;

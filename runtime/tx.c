@@ -64,13 +64,7 @@ TxEntry *tx_entry(Program *p, Object *o, TxEntry *e) {
   }
   e->obj = o;
   e->state = v_nil();
-  if (tx->n == tx->cap) {
-    size_t cap = tx->cap ? tx->cap * 2 : 4;
-    TxEntry **nv = GC_MALLOC(cap * sizeof *nv);
-    if (tx->n) memcpy(nv, tx->entries, tx->n * sizeof *nv);
-    tx->entries = nv;
-    tx->cap = cap;
-  }
+  tx->entries = gc_grow(tx->entries, tx->n, &tx->cap, sizeof *tx->entries, 4);
   tx->entries[tx->n++] = e;
   journal_entry(p, e, true);
   return e;

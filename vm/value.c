@@ -6,6 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+void *gc_grow(void *array, size_t n, size_t *cap, size_t elem, size_t initial) {
+  if (n < *cap) return array;
+  size_t ncap = *cap ? *cap * 2 : initial;
+  void *na = GC_MALLOC(ncap * elem);
+  if (!na) abort();
+  if (n) memcpy(na, array, n * elem);
+  *cap = ncap;
+  return na;
+}
+
 Value v_cons(Value car, Value cdr) {
   Pair *p = GC_MALLOC(sizeof *p);
   p->car = car;

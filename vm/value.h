@@ -92,6 +92,10 @@ static inline bool v_is_proc(Value v) { return v.tag == T_CLOSURE || v.tag == T_
 /* eq?: identity; integers, booleans, symbols and ids compare by payload. */
 static inline bool v_eq(Value a, Value b) { return a.tag == b.tag && a.as.u == b.as.u; }
 
+/* Doubles a GC-allocated array of [n] elements of [elem] bytes when it is
+ * full (n == *cap), starting at [initial]; gives the array to use. */
+void *gc_grow(void *array, size_t n, size_t *cap, size_t elem, size_t initial);
+
 Value v_cons(Value car, Value cdr);
 Value v_just(Value v);
 Value v_string(const char *bytes, size_t len);   /* copies; counts code points */
