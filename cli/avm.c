@@ -1,4 +1,5 @@
 /* cli/avm.c — the VM driver: avm run (and avm FILE). */
+#include <errno.h>
 #include <getopt.h>
 #include <gc.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@ static void usage(FILE *out) {
           "Options:\n"
           "      --allow-unsafe  run programs that use unsafe AVM instructions\n"
           "      --stack N       allow N nested calls (default %d)\n"
-          "      --trace         print the AVM execution trace on stderr\n"
+          "      --trace[=FORMAT]  print the AVM execution trace on stderr as it\n"
+          "                      happens; FORMAT is text (the default), json or mermaid\n"
+          "      --trace-file PATH  print the trace to PATH instead (implies --trace)\n"
           "      --gas N         stop the program once it has used N units of gas\n"
           "  -h, --help          show this help\n"
           "  -V, --version       show the version\n"
@@ -33,32 +36,38 @@ static void usage(FILE *out) {
 
 typedef struct RunOptions {
   bool trace;
+  TraceFormat trace_format;
+  const char *trace_file;   /* NULL: stderr */
   bool allow_unsafe;
   int64_t gas;   /* < 0: unlimited */
 } RunOptions;
 
-/* Prints the trace on stderr through a buffered stream of its own (stderr
- * itself is unbuffered: a write per character). */
-static void print_trace(const Runtime *rt) {
-  if (!rt->trace.n) return;
-  int fd = dup(2);
-  FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!out) out = stderr;
-  for (size_t j = 0; j < rt->trace.n; j++) trace_print_entry(out, &rt->trace.entries[j]);
-  if (out != stderr) fclose(out);
+/* Opens where the trace goes; NULL (after a message) if it cannot. */
+static FILE *open_trace(const RunOptions *o) {
+  if (!o->trace_file) return stderr;
+  FILE *f = fopen(o->trace_file, "w");
+  if (!f) cli_error(prog, "cannot write the trace to '%s': %s", o->trace_file, strerror(errno));
+  return f;
 }
 
 /* Runs the top-level program of [m] on the AVM interpreter to its end. */
 static int run_module(VM *vm, Module *m, const RunOptions *o) {
   vm_link(vm, m);
   Runtime *rt = rt_new(vm, "local");
-  rt->trace.enabled = o->trace;
   rt->gas_limit = o->gas;
   rt->allow_unsafe = o->allow_unsafe;
+  FILE *trace = NULL;
+  if (o->trace) {
+    if (!(trace = open_trace(o))) return EX_AVM_IOERR;
+    trace_start(rt, trace, o->trace_format);
+  }
   rt_load_module(rt, m, stderr);
   Program *p = rt_run_main(rt, proto_main_closure(m));
   fflush(stdout);
-  print_trace(rt);
+  if (trace && (!trace_stop(rt) || (trace != stderr && fclose(trace) != 0))) {
+    cli_error(prog, "cannot write the trace: %s", strerror(errno));
+    return EX_AVM_IOERR;
+  }
   if (p->status == PS_FAILED) {
     if (vm->exit_requested) return vm->exit_requested - 1;
     vm_print_error(stderr, &p->error);
@@ -75,7 +84,8 @@ static int cmd_run(int argc, char **argv) {
   static const struct option longopts[] = {
     { "allow-unsafe", no_argument, NULL, 'u' },
     { "stack", required_argument, NULL, 's' },
-    { "trace", no_argument, NULL, 't' },
+    { "trace", optional_argument, NULL, 't' },
+    { "trace-file", required_argument, NULL, 'T' },
     { "gas", required_argument, NULL, 'g' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -83,7 +93,7 @@ static int cmd_run(int argc, char **argv) {
   };
   bool allow_unsafe = false;
   long stack = AVM_DEFAULT_MAX_DEPTH;
-  RunOptions ro = { false, false, -1 };
+  RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
@@ -96,7 +106,15 @@ static int cmd_run(int argc, char **argv) {
           return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
         break;
       }
-      case 't': ro.trace = true; break;
+      case 't':
+        ro.trace = true;
+        if (optarg && !trace_format_parse(optarg, &ro.trace_format))
+          return cli_usage_error(prog, "--trace: unknown format '%s' (text, json or mermaid)", optarg);
+        break;
+      case 'T':
+        ro.trace = true;
+        ro.trace_file = optarg;
+        break;
       case 'g': {
         char *end;
         long long g = strtoll(optarg, &end, 10);

@@ -106,3 +106,12 @@ int cli_usage_error(const char *prog, const char *fmt, ...) {
   va_end(ap);
   return EX_AVM_USAGE;
 }
+
+void cli_error(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: error: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}

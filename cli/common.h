@@ -22,4 +22,7 @@ void cli_print_version(const char *prog);
 /* Prints "PROG: MESSAGE\nTry 'PROG --help'.\n" and returns EX_AVM_USAGE. */
 int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prints "PROG: error: MESSAGE" on stderr. */
+void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

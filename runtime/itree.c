@@ -154,6 +154,7 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
   a->caller_dest = (uint32_t)f->vis_dest;
   a->caller_returns = f->vis_returns;
   p->act = a;
+  if (rt->trace.out) trace_call_begin(rt, p);
   a->journal_mark = (uint32_t)journal_mark(p);
   if (p->tx) {
     /* The call log: delivered inputs count in the histories at commit. */
@@ -188,11 +189,19 @@ static void pop_activation(Program *p, Value response) {
   respond(p, response);
 }
 
+/* The error as ErrorOccurred shows it: message and irritants. */
+static Value error_message(const VMError *err) {
+  Buf b = { 0 };
+  vm_error_text(&b, err);
+  Value s = v_string(b.p, b.n);
+  buf_free(&b);
+  return s;
+}
+
 static void reject_call(Runtime *rt, Program *p) {
   Activation *a = p->act;
-  const VMError *err = &p->fiber->error;
-  rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id,
-         v_cstring(err->msg ? err->msg : "error"), v_nil(), false);
+  rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id, rt->trace.out ? error_message(&p->fiber->error) : v_nil(),
+         v_nil(), false);
   journal_rollback(rt, p, a->journal_mark);
   rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, v_nil(), false);
   pop_activation(p, v_nothing());

@@ -18,7 +18,7 @@ typedef enum AvmErr {
 extern const char *const avm_err_names[AE__COUNT];
 
 typedef enum EventKind {
-#define EV(id, name, text) EV_##id,
+#define EV(id, name, text, json) EV_##id,
 #include "runtime/events.def"
 #undef EV
   EV__COUNT
@@ -30,15 +30,30 @@ typedef struct LogEntry {
   EventKind kind;
   Symbol *controller;   /* executing controller when logged (NULL: none) */
   uint64_t id;          /* object or transaction */
+  uint64_t actor;       /* the object running when logged (ROOT_ID: a program) */
+  uint64_t sender;      /* who called the actor (ObjectCalled: the caller) */
   Value a, b;           /* input/output, or names (symbols), per event */
   bool has_b;
 } LogEntry;
 
+/* The views of the trace (avm run --trace=FORMAT). */
+#define TRACE_FORMATS(X) X(TEXT, "text") X(JSON, "json") X(MERMAID, "mermaid")
+typedef enum TraceFormat {
+#define X(id, name) TF_##id,
+  TRACE_FORMATS(X)
+#undef X
+  TF__COUNT
+} TraceFormat;
+extern const char *const trace_format_names[TF__COUNT];
+
+/* Events are printed as they happen, so a trace costs no memory however
+ * long the run; [buf] batches the writes. */
 typedef struct Trace {
-  LogEntry *entries;
-  size_t n, cap;
   uint64_t clock;
-  bool enabled;
+  FILE *out;            /* NULL: the trace is off */
+  TraceFormat format;
+  Buf buf;
+  int open_boxes;       /* mermaid: transaction boxes not yet closed */
 } Trace;
 
 /* {===== Objects and the store =====} */
@@ -148,7 +163,6 @@ typedef struct Runtime {
   int64_t gas_limit;           /* < 0: unlimited */
   int64_t gas_used;
   bool out_of_gas;
-  FILE *trace_out;
 } Runtime;
 
 Runtime *rt_new(VM *vm, const char *machine);
@@ -176,7 +190,15 @@ Program *rt_program(Runtime *rt, uint64_t id);
 
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b);
-void trace_print_entry(FILE *out, const LogEntry *e);
+/* Starts printing the trace of what runs next on [out] in [format]. */
+void trace_start(Runtime *rt, FILE *out, TraceFormat format);
+/* Ends the view (closing what it opened) and flushes; false on a write error. */
+bool trace_stop(Runtime *rt);
+/* Parses a format name; false if there is none such. */
+bool trace_format_parse(const char *name, TraceFormat *out);
+
+/* An object call begins (the sequence-chart view draws its request). */
+void trace_call_begin(Runtime *rt, Program *p);
 
 /* Object lookup as program [p] sees it (its transaction's creates included,
  * destroys not yet applied). */

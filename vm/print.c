@@ -160,3 +160,109 @@ char *v_write_to_string(Value v, bool display) {
   buf_free(&b);
   return s;
 }
+
+/* {===== JSON =====}
+ * The tagged encoding of the reference implementation's Val (docs/trace.md):
+ * {"Nat":5} {"Bool":true} {"Str":"x"} {"List":[...]} {"Pair":[a,b]}
+ * "Nothing" {"Just":v} {"ObjectRef":5} {"TxRef":0}, and for our other
+ * values {"Int":-5} {"Sym":"x"} "Unit" {"Procedure":"f"|null} {"Program":1}. */
+
+/* Work still to do: a value (text NULL), a literal, or (text == list_rest)
+ * the tail of a proper list. */
+typedef struct JTask { Value v; const char *text; } JTask;
+
+static void tagged_u64(Buf *out, const char *tag, uint64_t n) {
+  buf_puts(out, tag);
+  buf_u64(out, n);
+  buf_putc(out, '}');
+}
+
+static void json_atom(Buf *out, Value v) {
+  switch ((Tag)v.tag) {
+    case T_NIL: buf_puts(out, "{\"List\":[]}"); break;
+    case T_BOOL: buf_puts(out, v.as.b ? "{\"Bool\":true}" : "{\"Bool\":false}"); break;
+    case T_INT:
+      if (v.as.i >= 0) {
+        tagged_u64(out, "{\"Nat\":", (uint64_t)v.as.i);
+      } else {
+        buf_puts(out, "{\"Int\":");
+        buf_i64(out, v.as.i);
+        buf_putc(out, '}');
+      }
+      break;
+    case T_NOTHING: buf_puts(out, "\"Nothing\""); break;
+    case T_UNSPEC: buf_puts(out, "\"Unit\""); break;
+    case T_SYM:
+      buf_puts(out, "{\"Sym\":");
+      buf_json_string(out, v.as.sym->name, v.as.sym->len);
+      buf_putc(out, '}');
+      break;
+    case T_STR:
+      buf_puts(out, "{\"Str\":");
+      buf_json_string(out, v.as.str->data, v.as.str->len);
+      buf_putc(out, '}');
+      break;
+    case T_CLOSURE:
+    case T_PRIM: {
+      const char *name = proc_name(v);
+      buf_puts(out, "{\"Procedure\":");
+      if (name) buf_json_string(out, name, strlen(name));
+      else buf_puts(out, "null");
+      buf_putc(out, '}');
+      break;
+    }
+    case T_OBJREF: tagged_u64(out, "{\"ObjectRef\":", v.as.u); break;
+    case T_TXREF: tagged_u64(out, "{\"TxRef\":", v.as.u); break;
+    case T_HANDLE: tagged_u64(out, "{\"Program\":", v.as.u); break;
+    default: buf_puts(out, "\"Opaque\""); break;
+  }
+}
+
+static void push_task(JTask **st, size_t *n, size_t *cap, JTask t) {
+  if (*n == *cap) {
+    *cap *= 2;
+    JTask *ns = realloc(*st, *cap * sizeof *ns);
+    if (!ns) abort();
+    *st = ns;
+  }
+  (*st)[(*n)++] = t;
+}
+
+void v_print_json(Buf *out, Value v) {
+  static const char list_rest[] = "";
+  size_t cap = 16, n = 0;
+  JTask *st = malloc(cap * sizeof *st);
+  if (!st) abort();
+  push_task(&st, &n, &cap, (JTask){ v, NULL });
+  while (n) {
+    JTask t = st[--n];
+    if (t.text == list_rest) {  /* the rest of a proper list */
+      if (t.v.tag == T_NIL) {
+        buf_puts(out, "]}");
+        continue;
+      }
+      buf_putc(out, ',');
+      push_task(&st, &n, &cap, (JTask){ t.v.as.pair->cdr, list_rest });
+      push_task(&st, &n, &cap, (JTask){ t.v.as.pair->car, NULL });
+    } else if (t.text) {
+      buf_puts(out, t.text);
+    } else if (t.v.tag == T_PAIR && v_is_list(t.v)) {
+      buf_puts(out, "{\"List\":[");
+      push_task(&st, &n, &cap, (JTask){ t.v.as.pair->cdr, list_rest });
+      push_task(&st, &n, &cap, (JTask){ t.v.as.pair->car, NULL });
+    } else if (t.v.tag == T_PAIR) {
+      buf_puts(out, "{\"Pair\":[");
+      push_task(&st, &n, &cap, (JTask){ v_nil(), "]}" });
+      push_task(&st, &n, &cap, (JTask){ t.v.as.pair->cdr, NULL });
+      push_task(&st, &n, &cap, (JTask){ v_nil(), "," });
+      push_task(&st, &n, &cap, (JTask){ t.v.as.pair->car, NULL });
+    } else if (t.v.tag == T_JUST) {
+      buf_puts(out, "{\"Just\":");
+      push_task(&st, &n, &cap, (JTask){ v_nil(), "}" });
+      push_task(&st, &n, &cap, (JTask){ t.v.as.just->v, NULL });
+    } else {
+      json_atom(out, t.v);
+    }
+  }
+  free(st);
+}

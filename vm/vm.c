@@ -219,11 +219,19 @@ bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got) {
   return vm_raise(f, v_nil(), "%s: expected %s, got %s", who, expected, v_write_to_string(got, false));
 }
 
-void vm_print_error(FILE *out, const VMError *e) {
-  fprintf(out, "error: %s", e->msg ? e->msg : "unknown error");
+void vm_error_text(Buf *b, const VMError *e) {
+  buf_puts(b, e->msg ? e->msg : "unknown error");
   for (Value l = e->irritants; l.tag == T_PAIR; l = l.as.pair->cdr) {
-    fputc(' ', out);
-    v_write(out, l.as.pair->car);
+    buf_putc(b, ' ');
+    v_print(b, l.as.pair->car, false);
   }
-  fputc('\n', out);
+}
+
+void vm_print_error(FILE *out, const VMError *e) {
+  Buf b = { 0 };
+  buf_puts(&b, "error: ");
+  vm_error_text(&b, e);
+  buf_putc(&b, '\n');
+  buf_flush(&b, out);
+  buf_free(&b);
 }

@@ -167,6 +167,8 @@ bool vm_raise(Fiber *f, Value irritants, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got);
 void vm_print_error(FILE *out, const VMError *e);
+/* The message and its irritants in write form, as vm_print_error shows them. */
+void vm_error_text(Buf *b, const VMError *e);
 
 /* {===== vm/prims.c =====} */
 typedef bool (*PrimFn)(Fiber *f, Value *args, int argc, Value *out);
