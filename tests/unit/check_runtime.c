@@ -424,6 +424,84 @@ START_TEST(test_ping_pong_100k_rejected) {
 }
 END_TEST
 
+/* {===== The trace =====} */
+
+/* Runs [src] with the trace streamed in [format] to a temporary file;
+ * returns what was written. */
+static char *traced(const char *src, TraceFormat format) {
+  Diag d;
+  diag_init(&d, stderr);
+  const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
+  CompOptions opt = { true };
+  Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  vm_link(vm, m);
+  Runtime *rt = rt_new(vm, "local");
+  ck_assert(rt_load_module(rt, m, stderr));
+  FILE *f = tmpfile();
+  ck_assert_ptr_nonnull(f);
+  trace_start(rt, f, format);
+  rt_run_main(rt, proto_main_closure(m));
+  ck_assert(trace_stop(rt));
+  long len = ftell(f);
+  rewind(f);
+  char *text = GC_MALLOC_ATOMIC((size_t)len + 1);
+  ck_assert_int_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+  text[len] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* 20,000 calls make about 1 MB of trace: written in batches, none lost. */
+START_TEST(test_trace_long_text) {
+  char *t = traced("(behavior echo (m) m)\n(define e (create-obj 'echo))\n"
+                   "(let loop ((i 0)) (when (< i 20000) (call e i) (loop (+ i 1))))",
+                   TF_TEXT);
+  size_t lines = 0;
+  for (char *c = t; *c; c++) lines += *c == '\n';
+  ck_assert_uint_eq(lines, 20001);
+  const char *first = "[0] created obj:1 (behavior: echo) [ctrl:local]\n";
+  ck_assert(strncmp(t, first, strlen(first)) == 0);
+  ck_assert_ptr_nonnull(strstr(t, "\n[20000] called obj:1 with 19999 -> 19999 [ctrl:local]\n"));
+}
+END_TEST
+
+/* A transaction is a box; one the program leaves open is aborted inside it. */
+START_TEST(test_trace_mermaid_boxes) {
+  char *t = traced("(behavior echo (m) m)\n(define e (create-obj 'echo))\n(begin-tx)\n(call e '(a #t))", TF_MERMAID);
+  ck_assert_str_eq(t,
+                   "sequenceDiagram\n"
+                   "    participant program\n"
+                   "    participant o1 as obj:1 (echo)\n"
+                   "    Note over o1: created obj:1 (behavior: echo)\n"
+                   "    rect rgba(120, 160, 255, 0.15)\n"
+                   "    Note over program: tx started: tx:1\n"
+                   "    program->>o1: (a #35;t)\n"
+                   "    o1-->>program: (a #35;t)\n"
+                   "    Note over program: tx aborted: tx:1\n"
+                   "    end\n");
+}
+END_TEST
+
+/* A box still open when the view stops (a REPL session) is closed, so
+ * the chart stays valid Mermaid. */
+START_TEST(test_trace_mermaid_closes_boxes) {
+  Runtime *rt = rt_new(vm, "local");
+  FILE *f = tmpfile();
+  ck_assert_ptr_nonnull(f);
+  trace_start(rt, f, TF_MERMAID);
+  rt_log(rt, NULL, EV_TRANSACTION_STARTED, 7, v_nil(), v_nil(), false);
+  ck_assert(trace_stop(rt));
+  char text[256];
+  rewind(f);
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  ck_assert_str_eq(text, "sequenceDiagram\n    participant program\n    rect rgba(120, 160, 255, 0.15)\n"
+                         "    Note over program: tx started: tx:7\n    end\n");
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   TCase *tc = tcase_create("store");
@@ -444,6 +522,11 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, test_store_through_programs);
   tcase_add_test(tc, test_ping_pong_100k);
   tcase_add_test(tc, test_ping_pong_100k_rejected);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("trace");
+  tcase_add_test(tc, test_trace_long_text);
+  tcase_add_test(tc, test_trace_mermaid_boxes);
+  tcase_add_test(tc, test_trace_mermaid_closes_boxes);
   suite_add_tcase(s, tc);
   return s;
 }
