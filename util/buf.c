@@ -76,3 +76,26 @@ void buf_printf(Buf *b, const char *fmt, ...) {
   va_end(ap);
   b->n += (size_t)len;
 }
+
+void buf_json_string(Buf *b, const char *s, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  buf_putc(b, '"');
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+      case '"': buf_put(b, "\\\"", 2); break;
+      case '\\': buf_put(b, "\\\\", 2); break;
+      case '\n': buf_put(b, "\\n", 2); break;
+      case '\t': buf_put(b, "\\t", 2); break;
+      case '\r': buf_put(b, "\\r", 2); break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+          buf_put(b, u, 6);
+        } else {
+          buf_putc(b, (char)c);
+        }
+    }
+  }
+  buf_putc(b, '"');
+}

@@ -22,6 +22,8 @@ void buf_free(Buf *b);
 bool buf_flush(Buf *b, FILE *out);
 void buf_u64(Buf *b, uint64_t v);
 void buf_i64(Buf *b, int64_t v);
+/* Appends [s] as a JSON string literal (UTF-8 passes through). */
+void buf_json_string(Buf *b, const char *s, size_t len);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline void buf_put(Buf *b, const char *s, size_t len) {
