@@ -214,12 +214,15 @@ static void return_from_call(Runtime *rt, Program *p, Value out) {
     reject_call(rt, p);
     return;
   }
-  if (!p->tx) {
-    journal_object(p, a->self);
-    a->self->calls++;
-  }
+  Object *self = a->self;
   rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, out, true);
   pop_activation(p, v_just(out));
+  /* The answered call counts in the caller's context: journaled only when
+   * the caller is itself a call that may still be rejected. */
+  if (!p->tx) {
+    journal_object(p, self);
+    self->calls++;
+  }
 }
 
 /* {===== The loop =====} */

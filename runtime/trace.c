@@ -62,10 +62,10 @@ static void text_slot(Buf *b, const LogEntry *e, char slot) {
     case 'm': v_print(b, e->a, true); break;
     case 'o':
       if (e->has_b) {
-        buf_puts(b, " -> ");
+        buf_lit(b, " -> ");
         v_print(b, e->b, false);
       } else {
-        buf_puts(b, " (rejected)");
+        buf_lit(b, " (rejected)");
       }
       break;
     default: buf_putc(b, slot); break;
@@ -104,7 +104,7 @@ static void json_slot(Buf *b, const LogEntry *e, char slot) {
     }
     case 'o':
       if (e->has_b) v_print_json(b, e->b);
-      else buf_puts(b, "null");
+      else buf_lit(b, "null");
       break;
   }
 }
@@ -137,10 +137,10 @@ static void event_json_payload(Buf *b, const LogEntry *e) {
 static void text_entry(Buf *b, const LogEntry *e) {
   buf_putc(b, '[');
   buf_u64(b, e->ts);
-  buf_puts(b, "] ");
+  buf_lit(b, "] ");
   event_text(b, e);
   if (e->controller) {
-    buf_puts(b, " [ctrl:");
+    buf_lit(b, " [ctrl:");
     buf_put(b, e->controller->name, e->controller->len);
     buf_putc(b, ']');
   }
@@ -148,22 +148,22 @@ static void text_entry(Buf *b, const LogEntry *e) {
 }
 
 static void json_entry(Buf *b, const LogEntry *e) {
-  buf_puts(b, "{\"timestamp\":");
+  buf_lit(b, "{\"timestamp\":");
   buf_u64(b, e->ts);
-  buf_puts(b, ",\"event_type\":{\"");
+  buf_lit(b, ",\"event_type\":{\"");
   buf_puts(b, event_names[e->kind]);
-  buf_puts(b, "\":");
+  buf_lit(b, "\":");
   event_json_payload(b, e);
-  buf_puts(b, "},\"executing_controller\":");
+  buf_lit(b, "},\"executing_controller\":");
   if (e->controller) buf_json_string(b, e->controller->name, e->controller->len);
-  else buf_puts(b, "null");
-  buf_puts(b, "}\n");
+  else buf_lit(b, "null");
+  buf_lit(b, "}\n");
 }
 
 /* Mermaid names: the program is "program", object N is "oN". */
 static void participant(Buf *b, uint64_t id) {
   if (id == ROOT_ID) {
-    buf_puts(b, "program");
+    buf_lit(b, "program");
   } else {
     buf_putc(b, 'o');
     buf_u64(b, id);
@@ -175,10 +175,10 @@ static void participant(Buf *b, uint64_t id) {
 static void mermaid_text(Buf *b, const char *s, size_t len) {
   for (size_t i = 0; i < len; i++) {
     switch (s[i]) {
-      case '#': buf_puts(b, "#35;"); break;
-      case ';': buf_puts(b, "#59;"); break;
-      case '<': buf_puts(b, "#60;"); break;
-      case '>': buf_puts(b, "#62;"); break;
+      case '#': buf_lit(b, "#35;"); break;
+      case ';': buf_lit(b, "#59;"); break;
+      case '<': buf_lit(b, "#60;"); break;
+      case '>': buf_lit(b, "#62;"); break;
       case '\n': buf_putc(b, ' '); break;
       default: buf_putc(b, s[i]); break;
     }
@@ -195,9 +195,9 @@ static void mermaid_value(Buf *b, Value v) {
 static void mermaid_note(Buf *b, const LogEntry *e) {
   Buf tmp = { 0 };
   event_text(&tmp, e);
-  buf_puts(b, "    Note over ");
+  buf_lit(b, "    Note over ");
   participant(b, e->kind == EV_OBJECT_CREATED || e->kind == EV_OBJECT_DESTROYED ? e->id : e->actor);
-  buf_puts(b, ": ");
+  buf_lit(b, ": ");
   mermaid_text(b, tmp.p, tmp.n);
   buf_putc(b, '\n');
   buf_free(&tmp);
@@ -207,28 +207,28 @@ static void mermaid_entry(Trace *t, const LogEntry *e) {
   Buf *b = &t->buf;
   switch (e->kind) {
     case EV_OBJECT_CREATED:
-      buf_puts(b, "    participant ");
+      buf_lit(b, "    participant ");
       participant(b, e->id);
-      buf_puts(b, " as obj:");
+      buf_lit(b, " as obj:");
       buf_u64(b, e->id);
-      buf_puts(b, " (");
+      buf_lit(b, " (");
       put_name(b, e->a);
-      buf_puts(b, ")\n");
+      buf_lit(b, ")\n");
       mermaid_note(b, e);
       break;
     case EV_OBJECT_CALLED:  /* the response; trace_call_begin drew the request */
-      buf_puts(b, "    ");
+      buf_lit(b, "    ");
       participant(b, e->id);
       buf_puts(b, e->has_b ? "-->>" : "--x");
       participant(b, e->sender);
-      buf_puts(b, ": ");
+      buf_lit(b, ": ");
       if (e->has_b) mermaid_value(b, e->b);
-      else buf_puts(b, "rejected");
+      else buf_lit(b, "rejected");
       buf_putc(b, '\n');
       break;
     case EV_TRANSACTION_STARTED:
       t->open_boxes++;
-      buf_puts(b, "    rect rgba(120, 160, 255, 0.15)\n");
+      buf_lit(b, "    rect rgba(120, 160, 255, 0.15)\n");
       mermaid_note(b, e);
       break;
     case EV_TRANSACTION_COMMITTED:
@@ -236,7 +236,7 @@ static void mermaid_entry(Trace *t, const LogEntry *e) {
       mermaid_note(b, e);
       if (t->open_boxes > 0) {
         t->open_boxes--;
-        buf_puts(b, "    end\n");
+        buf_lit(b, "    end\n");
       }
       break;
     default: mermaid_note(b, e); break;
@@ -251,11 +251,11 @@ void trace_call_begin(Runtime *rt, Program *p) {
   Trace *t = &rt->trace;
   if (t->format != TF_MERMAID) return;
   Activation *a = p->act;
-  buf_puts(&t->buf, "    ");
+  buf_lit(&t->buf, "    ");
   participant(&t->buf, a->sender_id);
-  buf_puts(&t->buf, "->>");
+  buf_lit(&t->buf, "->>");
   participant(&t->buf, a->self_id);
-  buf_puts(&t->buf, ": ");
+  buf_lit(&t->buf, ": ");
   mermaid_value(&t->buf, a->input);
   buf_putc(&t->buf, '\n');
   flush_if_full(t);
@@ -266,13 +266,13 @@ void trace_start(Runtime *rt, FILE *out, TraceFormat format) {
   t->out = out;
   t->format = format;
   t->open_boxes = 0;
-  if (format == TF_MERMAID) buf_puts(&t->buf, "sequenceDiagram\n    participant program\n");
+  if (format == TF_MERMAID) buf_lit(&t->buf, "sequenceDiagram\n    participant program\n");
 }
 
 bool trace_stop(Runtime *rt) {
   Trace *t = &rt->trace;
   if (!t->out) return true;
-  for (; t->open_boxes > 0; t->open_boxes--) buf_puts(&t->buf, "    end\n");
+  for (; t->open_boxes > 0; t->open_boxes--) buf_lit(&t->buf, "    end\n");
   bool ok = buf_flush(&t->buf, t->out) && fflush(t->out) == 0;
   t->out = NULL;
   return ok;

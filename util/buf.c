@@ -32,9 +32,18 @@ static const char digit_pairs[201] =
   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
   "8081828384858687888990919293949596979899";
 
+static unsigned decimal_digits(uint64_t v) {
+  unsigned n = 1;
+  for (; v >= 10000; v /= 10000) n += 4;
+  return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* The digits are written in place, from the last one back. */
 void buf_u64(Buf *b, uint64_t v) {
-  char tmp[20];
-  char *end = tmp + sizeof tmp, *p = end;
+  unsigned len = decimal_digits(v);
+  if (b->cap - b->n < len) buf_reserve(b, len);
+  char *p = b->p + b->n + len;
+  b->n += len;
   while (v >= 100) {
     unsigned d = (unsigned)(v % 100) * 2;
     v /= 100;
@@ -47,7 +56,6 @@ void buf_u64(Buf *b, uint64_t v) {
   } else {
     *--p = (char)('0' + v);
   }
-  buf_put(b, p, (size_t)(end - p));
 }
 
 void buf_i64(Buf *b, int64_t v) {

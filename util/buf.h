@@ -39,4 +39,7 @@ static inline void buf_putc(Buf *b, char c) {
 
 static inline void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
+/* A string literal: its length is a constant, so the copy is inlined. */
+#define buf_lit(b, lit) buf_put((b), "" lit, sizeof(lit) - 1)
+
 #endif

@@ -13,10 +13,10 @@ static void write_string(Buf *out, const String *s) {
   for (size_t i = 0; i < s->len; i++) {
     unsigned char c = (unsigned char)s->data[i];
     switch (c) {
-      case '"': buf_puts(out, "\\\""); break;
-      case '\\': buf_puts(out, "\\\\"); break;
-      case '\n': buf_puts(out, "\\n"); break;
-      case '\t': buf_puts(out, "\\t"); break;
+      case '"': buf_lit(out, "\\\""); break;
+      case '\\': buf_lit(out, "\\\\"); break;
+      case '\n': buf_lit(out, "\\n"); break;
+      case '\t': buf_lit(out, "\\t"); break;
       default:
         if (c < 0x20 || c == 0x7f) buf_printf(out, "\\x%02X;", c);
         else buf_putc(out, (char)c);
@@ -42,12 +42,12 @@ static bool symbol_needs_bars(const Symbol *s) {
 
 static void print_atom(Buf *out, Value v, bool display) {
   switch ((Tag)v.tag) {
-    case T_NIL: buf_puts(out, "()"); break;
+    case T_NIL: buf_lit(out, "()"); break;
     case T_BOOL: buf_puts(out, v.as.b ? "#t" : "#f"); break;
     case T_INT: buf_i64(out, v.as.i); break;
-    case T_UNSPEC: buf_puts(out, "#<unspecified>"); break;
-    case T_NOTHING: buf_puts(out, "nothing"); break;
-    case T_UNDEF: buf_puts(out, "#<undefined>"); break;
+    case T_UNSPEC: buf_lit(out, "#<unspecified>"); break;
+    case T_NOTHING: buf_lit(out, "nothing"); break;
+    case T_UNDEF: buf_lit(out, "#<undefined>"); break;
     case T_SYM: {
       bool bars = !display && symbol_needs_bars(v.as.sym);
       if (bars) buf_putc(out, '|');
@@ -62,7 +62,7 @@ static void print_atom(Buf *out, Value v, bool display) {
     case T_CLOSURE:
     case T_PRIM: {
       const char *name = proc_name(v);
-      buf_puts(out, "#<procedure");
+      buf_lit(out, "#<procedure");
       if (name) {
         buf_putc(out, ' ');
         buf_puts(out, name);
@@ -70,10 +70,10 @@ static void print_atom(Buf *out, Value v, bool display) {
       buf_putc(out, '>');
       break;
     }
-    case T_OBJREF: buf_puts(out, "#<object "); buf_u64(out, v.as.u); buf_putc(out, '>'); break;
-    case T_TXREF: buf_puts(out, "#<tx "); buf_u64(out, v.as.u); buf_putc(out, '>'); break;
-    case T_HANDLE: buf_puts(out, "#<program "); buf_u64(out, v.as.u); buf_putc(out, '>'); break;
-    default: buf_puts(out, "#<opaque>"); break;
+    case T_OBJREF: buf_lit(out, "#<object "); buf_u64(out, v.as.u); buf_putc(out, '>'); break;
+    case T_TXREF: buf_lit(out, "#<tx "); buf_u64(out, v.as.u); buf_putc(out, '>'); break;
+    case T_HANDLE: buf_lit(out, "#<program "); buf_u64(out, v.as.u); buf_putc(out, '>'); break;
+    default: buf_lit(out, "#<opaque>"); break;
   }
 }
 
@@ -109,7 +109,7 @@ void v_print(Buf *out, Value v, bool display) {
       continue;
     }
     if (v.tag == T_JUST) {
-      buf_puts(out, "(just ");
+      buf_lit(out, "(just ");
       push_frame(&s, (PFrame){ v_nil(), true });
       v = v.as.just->v;
       continue;
@@ -132,7 +132,7 @@ void v_print(Buf *out, Value v, bool display) {
         v = top->rest.as.pair->car;
         top->rest = top->rest.as.pair->cdr;
       } else {
-        buf_puts(out, " . ");
+        buf_lit(out, " . ");
         v = top->rest;
         top->close_only = true;
       }
@@ -179,42 +179,42 @@ static void tagged_u64(Buf *out, const char *tag, uint64_t n) {
 
 static void json_atom(Buf *out, Value v) {
   switch ((Tag)v.tag) {
-    case T_NIL: buf_puts(out, "{\"List\":[]}"); break;
+    case T_NIL: buf_lit(out, "{\"List\":[]}"); break;
     case T_BOOL: buf_puts(out, v.as.b ? "{\"Bool\":true}" : "{\"Bool\":false}"); break;
     case T_INT:
       if (v.as.i >= 0) {
         tagged_u64(out, "{\"Nat\":", (uint64_t)v.as.i);
       } else {
-        buf_puts(out, "{\"Int\":");
+        buf_lit(out, "{\"Int\":");
         buf_i64(out, v.as.i);
         buf_putc(out, '}');
       }
       break;
-    case T_NOTHING: buf_puts(out, "\"Nothing\""); break;
-    case T_UNSPEC: buf_puts(out, "\"Unit\""); break;
+    case T_NOTHING: buf_lit(out, "\"Nothing\""); break;
+    case T_UNSPEC: buf_lit(out, "\"Unit\""); break;
     case T_SYM:
-      buf_puts(out, "{\"Sym\":");
+      buf_lit(out, "{\"Sym\":");
       buf_json_string(out, v.as.sym->name, v.as.sym->len);
       buf_putc(out, '}');
       break;
     case T_STR:
-      buf_puts(out, "{\"Str\":");
+      buf_lit(out, "{\"Str\":");
       buf_json_string(out, v.as.str->data, v.as.str->len);
       buf_putc(out, '}');
       break;
     case T_CLOSURE:
     case T_PRIM: {
       const char *name = proc_name(v);
-      buf_puts(out, "{\"Procedure\":");
+      buf_lit(out, "{\"Procedure\":");
       if (name) buf_json_string(out, name, strlen(name));
-      else buf_puts(out, "null");
+      else buf_lit(out, "null");
       buf_putc(out, '}');
       break;
     }
     case T_OBJREF: tagged_u64(out, "{\"ObjectRef\":", v.as.u); break;
     case T_TXREF: tagged_u64(out, "{\"TxRef\":", v.as.u); break;
     case T_HANDLE: tagged_u64(out, "{\"Program\":", v.as.u); break;
-    default: buf_puts(out, "\"Opaque\""); break;
+    default: buf_lit(out, "\"Opaque\""); break;
   }
 }
 
@@ -238,7 +238,7 @@ void v_print_json(Buf *out, Value v) {
     JTask t = st[--n];
     if (t.text == list_rest) {  /* the rest of a proper list */
       if (t.v.tag == T_NIL) {
-        buf_puts(out, "]}");
+        buf_lit(out, "]}");
         continue;
       }
       buf_putc(out, ',');
@@ -247,17 +247,17 @@ void v_print_json(Buf *out, Value v) {
     } else if (t.text) {
       buf_puts(out, t.text);
     } else if (t.v.tag == T_PAIR && v_is_list(t.v)) {
-      buf_puts(out, "{\"List\":[");
+      buf_lit(out, "{\"List\":[");
       push_task(&st, &n, &cap, (JTask){ t.v.as.pair->cdr, list_rest });
       push_task(&st, &n, &cap, (JTask){ t.v.as.pair->car, NULL });
     } else if (t.v.tag == T_PAIR) {
-      buf_puts(out, "{\"Pair\":[");
+      buf_lit(out, "{\"Pair\":[");
       push_task(&st, &n, &cap, (JTask){ v_nil(), "]}" });
       push_task(&st, &n, &cap, (JTask){ t.v.as.pair->cdr, NULL });
       push_task(&st, &n, &cap, (JTask){ v_nil(), "," });
       push_task(&st, &n, &cap, (JTask){ t.v.as.pair->car, NULL });
     } else if (t.v.tag == T_JUST) {
-      buf_puts(out, "{\"Just\":");
+      buf_lit(out, "{\"Just\":");
       push_task(&st, &n, &cap, (JTask){ v_nil(), "}" });
       push_task(&st, &n, &cap, (JTask){ t.v.as.just->v, NULL });
     } else {
