@@ -4,6 +4,7 @@
 #ifndef AVM_DIAG_H
 #define AVM_DIAG_H
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,6 +28,7 @@ typedef struct Diag {
   int nerrors;
   int max_errors;     /* stop reporting (not counting) beyond this many */
   Source *sources;
+  Loc last;           /* the span the last diagnostic quoted */
 } Diag;
 
 void diag_init(Diag *d, FILE *out);
@@ -37,6 +39,9 @@ void diag_error(Diag *d, Loc loc, const char *fmt, ...)
 void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap);
 void diag_note(Diag *d, Loc loc, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
+/* Prints the source line of [loc] and a ^~~~ underline under its span
+ * (nothing when the source is not registered with [d]). */
+void diag_quote(Diag *d, Loc loc);
 /* Prints "FILE:LINE:COL: " for [loc] (nothing when loc.file is NULL). */
 void diag_print_loc(FILE *out, Loc loc);
 
