@@ -163,7 +163,7 @@ static uint32_t emit(FuncState *fs, Instr in, Loc loc) {
     fs->capcode = cap;
   }
   fs->code[fs->ncode] = in;
-  fs->lines[fs->ncode] = (LineInfo){ loc.line, loc.col };
+  fs->lines[fs->ncode] = (LineInfo){ loc.line, loc.col, loc.end_line, loc.end_col };
   return fs->ncode++;
 }
 

@@ -19,7 +19,9 @@ typedef struct UpvalDesc {
   uint16_t index;
 } UpvalDesc;
 
-typedef struct LineInfo { int32_t line, col; } LineInfo;
+/* The source span an instruction was compiled from (Loc without the file:
+ * that is the module's).  All zero for code with no source position. */
+typedef struct LineInfo { int32_t line, col, end_line, end_col; } LineInfo;
 
 typedef struct Proto {
   Instr *code;
