@@ -1190,8 +1190,12 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
       c.m->decls = nd;
     } else {
       if (last) {
-        Ctx tail = { true, NULL };
-        compile(&main, e, 0, &tail);
+        /* Not a tail call: the program's frame stays, so a runtime error
+         * in what it calls has "in the program" at the bottom of its
+         * backtrace. */
+        int r = alloc_reg(&main, e->loc);
+        compile(&main, e, r, &NONTAIL);
+        emit(&main, iABC(OP_RET, r, 0, 0), e->loc);
         last_value = j;
       } else {
         compile(&main, e, alloc_reg(&main, e->loc), &NONTAIL);

@@ -239,7 +239,8 @@ START_TEST(test_named_let_closure) {
                    "1 DEFGLOBAL r0, g0 ; f\n"
                    "2 GETGLOBAL r0, g0 ; f\n"
                    "3 LOADI r1, 4\n"
-                   "4 TAILCALL r0, 1\n"
+                   "4 CALL r0, 1\n"
+                   "5 RET r0\n"
                    "function 1 <loop>: 1 param, 4 registers, 1 upvalue, 1 constant\n"
                    "0 JNUMEQ r0, k0 if false ; 0\n"
                    "1 JMP -> 4\n"
@@ -262,8 +263,8 @@ START_TEST(test_named_let_closure) {
 }
 END_TEST
 
-/* A call in tail position of a define is a TAILCALL, and so is the last
- * top-level expression's. */
+/* A call in tail position of a define is a TAILCALL; the last top-level
+ * expression's is not, so the program's frame stays in backtraces. */
 START_TEST(test_tailcall) {
   const char *src = "(define (f x) (g x 1))\n"
                     "(define (g a b) (+ a b))\n"
@@ -276,7 +277,8 @@ START_TEST(test_tailcall) {
                    "3 DEFGLOBAL r0, g1 ; g\n"
                    "4 GETGLOBAL r0, g0 ; f\n"
                    "5 LOADI r1, 2\n"
-                   "6 TAILCALL r0, 1\n");
+                   "6 CALL r0, 1\n"
+                   "7 RET r0\n");
   ck_assert_str_eq(listing(src, 1),
                    "function 1 <f>: 1 param, 4 registers, 0 upvalues, 0 constants\n"
                    "0 GETGLOBAL r1, g1 ; g\n"
@@ -452,7 +454,8 @@ START_TEST(test_closures) {
                    "5 LOADI r1, 2\n"
                    "6 CALL r0, 1\n"
                    "7 LOADI r1, 3\n"
-                   "8 TAILCALL r0, 1\n"
+                   "8 CALL r0, 1\n"
+                   "9 RET r0\n"
                    "function 1 <lambda>: 1 param, 3 registers, 1 upvalue, 0 constants\n"
                    "0 GETUPV r2, u0\n"
                    "1 ADD r1, r2, r0\n"
@@ -1030,7 +1033,8 @@ START_TEST(test_declarations) {
                    "3 DEFGLOBAL r0, g1 ; p\n"
                    "4 GETGLOBAL r0, g0 ; helper\n"
                    "5 LOADI r1, 1\n"
-                   "6 TAILCALL r0, 1\n"
+                   "6 CALL r0, 1\n"
+                   "7 RET r0\n"
                    "function 1 <helper>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 LOADI r2, 2\n"
                    "1 MUL r1, r0, r2\n"

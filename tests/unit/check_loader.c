@@ -724,7 +724,7 @@ START_TEST(test_line_table) {
         ck_assert(l.line == 2 && l.col == 3 && l.end_line == 2 && l.end_col == 10);
         car_seen = true;
       }
-      if (m->protos[j]->code[pc].op == OP_TAILCALL) {
+      if (m->protos[j]->code[pc].op == OP_CALL) {
         ck_assert(l.line == 3 && l.col == 1 && l.end_line == 4 && l.end_col == 4);
         call_seen = true;
       }
