@@ -84,7 +84,9 @@ static bool same_loc(Loc a, Loc b) {
 }
 
 void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap) {
-  if (d->nerrors < d->max_errors || strcmp(kind, "error") != 0) {
+  bool is_error = strcmp(kind, "error") == 0;
+  /* A note belongs to the error before it: shown if that one was. */
+  if (is_error ? d->nerrors < d->max_errors : d->nerrors <= d->max_errors) {
     diag_print_loc(d->out, loc);
     fprintf(d->out, "%s: ", kind);
     vfprintf(d->out, fmt, ap);
@@ -93,7 +95,7 @@ void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap
     if (strcmp(kind, "note") != 0 || !same_loc(loc, d->last)) diag_quote(d, loc);
     d->last = loc;
   }
-  if (strcmp(kind, "error") == 0) d->nerrors++;
+  if (is_error) d->nerrors++;
 }
 
 void diag_error(Diag *d, Loc loc, const char *fmt, ...) {

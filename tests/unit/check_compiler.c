@@ -731,6 +731,23 @@ START_TEST(test_misspelt_special_form) {
 }
 END_TEST
 
+/* Past max_errors neither errors nor their notes are printed. */
+START_TEST(test_notes_follow_their_errors) {
+  char src[1024] = "";
+  for (int j = 0; j < 25; j++) strcat(src, "(lenght 1)\n");
+  Compiled c = compile_src(src);
+  ck_assert_ptr_null(c.m);
+  ck_assert_int_eq(c.nerrors, 25);
+  int errors = 0, notes = 0;
+  for (const char *p = c.diag; (p = strstr(p, ": error: ")); p++) errors++;
+  for (const char *p = c.diag; (p = strstr(p, ": note: ")); p++) notes++;
+  ck_assert_int_eq(errors, 20);
+  ck_assert_int_eq(notes, 20);
+  ck_assert_ptr_nonnull(strstr(c.diag, "t.avm:20:2: note: did you mean 'length'?\n"));
+  ck_assert_ptr_null(strstr(c.diag, "t.avm:21:"));
+}
+END_TEST
+
 /* A span over several lines is underlined to the end of its first line. */
 START_TEST(test_multiline_span) {
   fails("(display (car (list 1 2)  \n   3))", 1,
@@ -1182,6 +1199,7 @@ static Suite *compiler_suite(void) {
   tcase_add_test(errors, test_unbound_suggestions);
   tcase_add_test(errors, test_misspelt_special_form);
   tcase_add_test(errors, test_multiline_span);
+  tcase_add_test(errors, test_notes_follow_their_errors);
   tcase_add_test(errors, test_pure_direct);
   tcase_add_test(errors, test_pure_indirect);
   tcase_add_test(errors, test_unsafe);
