@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "cli/common.h"
 #include "runtime/runtime.h"
+#include "stdlib/prelude.h"
 
 static const char *prog = "avm";
 
@@ -50,8 +51,9 @@ static FILE *open_trace(const RunOptions *o) {
   return f;
 }
 
-/* Runs the top-level program of [m] on the AVM interpreter to its end. */
-static int run_module(VM *vm, Module *m, const RunOptions *o) {
+/* Runs the top-level program of [m] on the AVM interpreter to its end; a
+ * runtime error is reported through [d]. */
+static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
   vm_link(vm, m);
   Runtime *rt = rt_new(vm, "local");
   rt->gas_limit = o->gas;
@@ -70,7 +72,7 @@ static int run_module(VM *vm, Module *m, const RunOptions *o) {
   }
   if (p->status == PS_FAILED) {
     if (vm->exit_requested) return vm->exit_requested - 1;
-    vm_print_error(stderr, &p->error);
+    vm_report_error(d, &p->error);
     return EX_AVM_RUNTIME;
   }
   if (p->result.tag != T_UNSPEC) {
@@ -136,9 +138,12 @@ static int cmd_run(int argc, char **argv) {
   for (int j = argc - 1; j >= optind; j--) args = v_cons(v_cstring(argv[j]), args);
   vm->command_line = args;
   int status = EX_AVM_OK;
-  Module *m = cli_load_program(vm, file, allow_unsafe, true, &status);
+  Diag d;
+  diag_init(&d, stderr);
+  prelude_add_source(&d);
+  Module *m = cli_load_program(&d, vm, file, allow_unsafe, true, &status);
   if (!m) return status;
-  return run_module(vm, m, &ro);
+  return run_module(&d, vm, m, &ro);
 }
 
 int main(int argc, char **argv) {

@@ -95,7 +95,9 @@ int main(int argc, char **argv) {
   const char *input = argv[optind];
   VM *vm = cli_new_vm();
   int status = EX_AVM_OK;
-  Module *m = cli_load_program(vm, input, build ? allow_unsafe : true, false, &status);
+  Diag d;
+  diag_init(&d, stderr);
+  Module *m = cli_load_program(&d, vm, input, build ? allow_unsafe : true, false, &status);
   if (!m) return status;
   if (disasm) {
     disasm_module(stdout, m, verbose);

@@ -98,6 +98,8 @@ static void proto(Buf *b, const Module *m, const Proto *p) {
   for (uint32_t j = 0; j < p->ncode; j++) {
     u32(b, (uint32_t)p->lines[j].line);
     u32(b, (uint32_t)p->lines[j].col);
+    u32(b, (uint32_t)p->lines[j].end_line);
+    u32(b, (uint32_t)p->lines[j].end_col);
   }
   u32(b, p->nk);
   for (uint32_t j = 0; j < p->nk; j++) value(b, p->k[j]);

@@ -47,6 +47,12 @@ typedef struct CoreProgram {
   int n;
 } CoreProgram;
 
+/* The names of the special forms and declarations, for "did you mean";
+ * entries for keywords that only appear inside forms (else, =>, ...) are
+ * NULL. */
+extern const char *const desugar_special_forms[];
+extern const int desugar_nspecial_forms;
+
 /* Desugars a whole file.  Reports every error to [d]; false if any. */
 bool desugar_program(Diag *d, const SyntaxList *in, CoreProgram *out);
 

@@ -14,38 +14,49 @@ typedef struct DS {
 
 /* {===== Keywords =====} */
 
-#define KEYWORDS(X)                                                  \
-  X(quote, "quote") X(quasiquote, "quasiquote") X(unquote, "unquote") \
-  X(unquote_splicing, "unquote-splicing") X(lambda, "lambda")        \
-  X(define, "define") X(let, "let") X(let_star, "let*")              \
-  X(letrec, "letrec") X(letrec_star, "letrec*") X(if, "if")          \
-  X(cond, "cond") X(case, "case") X(when, "when") X(unless, "unless") \
-  X(and, "and") X(or, "or") X(begin, "begin") X(match, "match")      \
-  X(do, "do") X(else, "else") X(arrow, "=>") X(bind, "<-")           \
-  X(behavior, "behavior") X(pure, "pure") X(underscore, "_")         \
-  X(nothing, "nothing") X(just, "just") X(dots, "...")
+/* KEYWORD(id, name, role): FORM heads a special form anywhere, DECL only at
+ * the top level, AUX appears only inside forms (and may be a variable). */
+#define KEYWORDS(X)                                                                  \
+  X(quote, "quote", FORM) X(quasiquote, "quasiquote", FORM) X(unquote, "unquote", FORM) \
+  X(unquote_splicing, "unquote-splicing", FORM) X(lambda, "lambda", FORM)            \
+  X(define, "define", FORM) X(let, "let", FORM) X(let_star, "let*", FORM)             \
+  X(letrec, "letrec", FORM) X(letrec_star, "letrec*", FORM) X(if, "if", FORM)         \
+  X(cond, "cond", FORM) X(case, "case", FORM) X(when, "when", FORM)                   \
+  X(unless, "unless", FORM) X(and, "and", FORM) X(or, "or", FORM)                     \
+  X(begin, "begin", FORM) X(match, "match", FORM) X(do, "do", FORM)                   \
+  X(else, "else", AUX) X(arrow, "=>", AUX) X(bind, "<-", AUX)                         \
+  X(behavior, "behavior", DECL) X(pure, "pure", DECL) X(underscore, "_", AUX)         \
+  X(nothing, "nothing", AUX) X(just, "just", AUX) X(dots, "...", AUX)
+
+enum { KW_FORM, KW_DECL, KW_AUX };
 
 static struct {
-#define X(id, s) Symbol *kw_##id;
+#define X(id, s, role) Symbol *kw_##id;
   KEYWORDS(X)
 #undef X
 } K;
 
 static void init_keywords(void) {
   if (K.kw_quote) return;
-#define X(id, s) K.kw_##id = sym_intern_cstr(s);
+#define X(id, s, role) K.kw_##id = sym_intern_cstr(s);
   KEYWORDS(X)
 #undef X
 }
 
+/* A keyword that cannot be used as a variable. */
 static bool is_keyword(Symbol *s) {
-#define X(id, str) if (s == K.kw_##id && s != K.kw_else && s != K.kw_arrow && s != K.kw_bind && \
-                       s != K.kw_underscore && s != K.kw_nothing && s != K.kw_just && s != K.kw_dots && \
-                       s != K.kw_behavior && s != K.kw_pure) return true;
+#define X(id, str, role) if (s == K.kw_##id) return KW_##role == KW_FORM;
   KEYWORDS(X)
 #undef X
   return false;
 }
+
+const char *const desugar_special_forms[] = {
+#define X(id, s, role) KW_##role == KW_AUX ? NULL : s,
+  KEYWORDS(X)
+#undef X
+};
+const int desugar_nspecial_forms = sizeof desugar_special_forms / sizeof *desugar_special_forms;
 
 /* {===== Core constructors =====} */
 

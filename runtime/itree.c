@@ -180,8 +180,7 @@ static void pop_activation(Program *p, Value response) {
   f->vis_dest = a->caller_dest;
   f->vis_returns = a->caller_returns;
   f->status = VM_VIS;
-  f->error.msg = NULL;
-  f->error.loc = (Loc){ 0 };
+  f->error = (VMError){ .irritants = v_nil() };
   if (!p->act->prev) journal_reset(p);  /* back at the top: nothing to undo any more */
   a->prev = p->spare;
   a->input = v_nil();
@@ -227,15 +226,37 @@ static void return_from_call(Runtime *rt, Program *p, Value out) {
 
 /* {===== The loop =====} */
 
+/* Marks the frames of p's backtrace that start an object call: each
+ * activation's floor is the index of its behavior's frame, and floors
+ * decrease along the chain as the backtrace's indices do. */
+static void name_behavior_frames(Program *p) {
+  VMError *e = &p->fiber->error;
+  const Activation *a = p->act;
+  for (uint32_t j = 0; j < e->nbt; j++) {
+    BtFrame *b = &e->bt[j];
+    while (a->self && a->floor > b->index) a = a->prev;
+    if (a->self && a->floor == b->index) {
+      b->kind = BT_BEHAVIOR;
+      b->name = a->self->behavior;
+      b->object = a->self_id;
+    }
+  }
+}
+
+/* Ends program [p] with the error its fiber holds, located for the report. */
+static void fail_program(Runtime *rt, Program *p) {
+  vm_locate_error(p->fiber);
+  name_behavior_frames(p);
+  p->error = p->fiber->error;
+  finish_program(rt, p, PS_FAILED);
+}
+
 static void fail(Runtime *rt, Program *p) {
-  Fiber *f = p->fiber;
-  if (f->error.loc.file == NULL && f->nframes > 0) f->error.loc = fiber_loc(f, f->nframes - 1);
   if (p->act->prev && !rt->out_of_gas && !rt->vm->exit_requested) {
     reject_call(rt, p);
     return;
   }
-  p->error = f->error;
-  finish_program(rt, p, PS_FAILED);
+  fail_program(rt, p);
 }
 
 static bool charge(Runtime *rt, Program *p, int64_t cost) {
@@ -317,8 +338,7 @@ Program *rt_run_main(Runtime *rt, Value fn) {
     Program *p = next_runnable(rt, rt->current);
     if (!p) {
       rt_error(main, AE_DEADLOCK, "every program is waiting in join");
-      main->error = main->fiber->error;
-      finish_program(rt, main, PS_FAILED);
+      fail_program(rt, main);
       break;
     }
     rt->current = p;

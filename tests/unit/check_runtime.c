@@ -4,7 +4,9 @@
  * destroys, transaction entries and the overlay index, the transaction
  * itself; nested marks; reads survive), and whole programs through rt_run_main: results,
  * errors, and a PingPong chain of 100,000 nested object calls that runs
- * in a bounded C stack and is undone whole when its innermost call fails. */
+ * in a bounded C stack and is undone whole when its innermost call fails;
+ * runtime error reports: locations, backtraces through functions and object
+ * calls (bounded), from source and from bytecode, behavior suggestions. */
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <gc.h>
@@ -15,6 +17,7 @@
 #include "compiler/compiler.h"
 #include "runtime/runtime.h"
 #include "stdlib/prelude.h"
+#include "vm/loader.h"
 
 static VM *vm;
 
@@ -502,6 +505,143 @@ START_TEST(test_trace_mermaid_closes_boxes) {
 }
 END_TEST
 
+/* {===== Error reports =====} */
+
+typedef struct ReportOpts {
+  bool bytecode;     /* run the module after a trip through .avmb */
+  bool quote;        /* the source is registered with the reporting Diag */
+  int64_t gas;       /* < 0: unlimited */
+} ReportOpts;
+
+/* Runs [src] (file "t.avm") to its failure; the report avm run prints. */
+static const char *report_of(const char *src, ReportOpts o) {
+  Diag cd;
+  diag_init(&cd, stderr);
+  const char *name = diag_add_source(&cd, "t.avm", src, strlen(src));
+  CompOptions opt = { true };
+  Module *m = comp_source(&cd, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  if (o.bytecode) {
+    size_t len;
+    unsigned char *img = avmb_write(m, &len);
+    char err[256];
+    m = avmb_load(img, len, err, sizeof err);
+    free(img);
+    ck_assert_msg(m && vm_verify(m, err, sizeof err), "%s", err);
+  }
+  vm_link(vm, m);
+  Runtime *rt = rt_new(vm, "local");
+  rt->gas_limit = o.gas;
+  rt_load_module(rt, m, stderr);
+  Program *p = rt_run_main(rt, proto_main_closure(m));
+  vm->slice = 0;
+  ck_assert_int_eq(p->status, PS_FAILED);
+  char *text;
+  size_t size;
+  FILE *out = open_memstream(&text, &size);
+  Diag d;
+  diag_init(&d, out);
+  prelude_add_source(&d);
+  if (o.quote) diag_add_source(&d, "t.avm", src, strlen(src));
+  vm_report_error(&d, &p->error);
+  fclose(out);
+  char *s = GC_MALLOC_ATOMIC(size + 1);
+  memcpy(s, text, size + 1);
+  free(text);
+  return s;
+}
+
+static const char *nested_src =
+  "(define (f x) (car x))\n"
+  "(define (g y)\n"
+  "  (+ 1 (f y)))\n"
+  "(behavior board (msg) (list (g msg)))\n"
+  "(define o (create-obj 'board))\n"
+  "(call o 5)\n"
+  "((lambda (z) (+ 1 (g z))) 7)\n";
+
+/* An error in a behavior rejects the call and is not reported; the one in
+ * the program after it is, through every frame. */
+START_TEST(test_report_nested) {
+  ck_assert_str_eq(report_of(nested_src, (ReportOpts){ false, true, -1 }),
+                   "t.avm:1:15: error: car: expected pair, got 7\n"
+                   " (define (f x) (car x))\n"
+                   "               ^~~~~~~\n"
+                   "  in f at t.avm:1:15\n"
+                   "  in g at t.avm:3:8\n"
+                   "  in an anonymous procedure at t.avm:7:19\n"
+                   "  in the program at t.avm:7:1\n");
+}
+END_TEST
+
+/* From bytecode: the same locations, read from the line table and SRCN;
+ * no line is quoted unless the source is loaded. */
+START_TEST(test_report_from_bytecode) {
+  ck_assert_str_eq(report_of(nested_src, (ReportOpts){ true, false, -1 }),
+                   "t.avm:1:15: error: car: expected pair, got 7\n"
+                   "  in f at t.avm:1:15\n"
+                   "  in g at t.avm:3:8\n"
+                   "  in an anonymous procedure at t.avm:7:19\n"
+                   "  in the program at t.avm:7:1\n");
+  ck_assert_str_eq(report_of(nested_src, (ReportOpts){ true, true, -1 }),
+                   report_of(nested_src, (ReportOpts){ false, true, -1 }));
+}
+END_TEST
+
+/* Out of gas is not a rejected call: it escapes every behavior, and the
+ * backtrace goes through the object calls, bounded. */
+START_TEST(test_report_through_object_calls) {
+  const char *src = "(behavior spin (msg) (let loop ((i 0)) (loop (+ i 1))))\n"
+                    "(behavior relay (n)\n"
+                    "  (if (= n 0) (call (create-obj 'spin) 'go) (list (call (create-obj 'relay) (- n 1)))))\n"
+                    "(call (create-obj 'relay) 2)\n";
+  ck_assert_str_eq(report_of(src, (ReportOpts){ false, false, 3000 }),
+                   "t.avm:1:46: error: OutOfGas: the program used more than 3000 units of gas\n"
+                   "  in behavior spin of object 4 at t.avm:1:46\n"
+                   "  in behavior relay of object 3 at t.avm:3:15\n"
+                   "  in behavior relay of object 2 at t.avm:3:51\n"
+                   "  in behavior relay of object 1 at t.avm:3:51\n"
+                   "  in the program at t.avm:4:1\n");
+  const char *deep = "(behavior spin (msg) (let loop ((i 0)) (loop (+ i 1))))\n"
+                     "(behavior relay (n)\n"
+                     "  (if (= n 0) (call (create-obj 'spin) 'go) (list (call (create-obj 'relay) (- n 1)))))\n"
+                     "(call (create-obj 'relay) 30)\n";
+  const char *r = report_of(deep, (ReportOpts){ false, false, 100000 });
+  ck_assert_msg(strstr(r, "  in behavior relay of object 23 at t.avm:3:51\n"
+                          "  ... 13 frames omitted\n"
+                          "  in behavior relay of object 9 at t.avm:3:51\n") != NULL, "%s", r);
+  ck_assert_msg(strstr(r, "  in behavior spin of object 32 at t.avm:1:46\n") != NULL, "%s", r);
+  ck_assert_msg(strstr(r, "  in behavior relay of object 1 at t.avm:3:51\n  in the program at t.avm:4:1\n") != NULL,
+                "%s", r);
+}
+END_TEST
+
+/* A million frames deep, the report still has 2 * BT_KEEP of them. */
+START_TEST(test_report_deep_recursion) {
+  const char *r = report_of("(define (down n) (+ 1 (down (- n 1))))\n(down 0)\n", (ReportOpts){ false, false, -1 });
+  char want[128];
+  snprintf(want, sizeof want, "  in down at t.avm:1:23\n  ... %zu frames omitted\n  in down at t.avm:1:23\n",
+           vm->max_depth - 2 * BT_KEEP);
+  ck_assert_msg(strstr(r, want) != NULL, "%s", r);
+  int lines = 0;
+  for (const char *c = r; *c; c++) lines += *c == '\n';
+  ck_assert_int_eq(lines, 1 + 2 * BT_KEEP + 1);
+}
+END_TEST
+
+/* create-obj of an undeclared behavior names the closest declared one. */
+START_TEST(test_report_behavior_hint) {
+  ck_assert_str_eq(report_of("(behavior board (m) m)\n(behavior counter (m) m)\n(create-obj 'bord)",
+                             (ReportOpts){ false, true, -1 }),
+                   "t.avm:3:1: error: BehaviorNotFound: create-obj: no loaded module declares a behavior named bord\n"
+                   " (create-obj 'bord)\n"
+                   " ^~~~~~~~~~~~~~~~~~\n"
+                   "t.avm:3:1: note: did you mean 'board'?\n");
+  ck_assert_str_eq(report_of("(behavior board (m) m)\n(create-obj 'ghost)", (ReportOpts){ false, false, -1 }),
+                   "t.avm:2:1: error: BehaviorNotFound: create-obj: no loaded module declares a behavior named ghost\n");
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   TCase *tc = tcase_create("store");
@@ -522,6 +662,11 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, test_store_through_programs);
   tcase_add_test(tc, test_ping_pong_100k);
   tcase_add_test(tc, test_ping_pong_100k_rejected);
+  tcase_add_test(tc, test_report_nested);
+  tcase_add_test(tc, test_report_from_bytecode);
+  tcase_add_test(tc, test_report_through_object_calls);
+  tcase_add_test(tc, test_report_deep_recursion);
+  tcase_add_test(tc, test_report_behavior_hint);
   suite_add_tcase(s, tc);
   tc = tcase_create("trace");
   tcase_add_test(tc, test_trace_long_text);
