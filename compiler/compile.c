@@ -9,6 +9,7 @@
  * Calls in tail position become TAILCALL; a named let whose name is only
  * called in tail position compiles to a loop with no call at all. */
 #include <gc.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compiler/compiler.h"
@@ -334,6 +335,25 @@ static int expr_any(FuncState *fs, Core *e) {
   return r;
 }
 
+static void __attribute__((format(printf, 3, 4))) warn(Diag *d, Loc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, loc, "warning", fmt, ap);
+  va_end(ap);
+}
+
+/* A name neither the module nor the VM defines.  With open_globals (the
+ * REPL) a procedure may still use it, since a later input can define it
+ * before the procedure runs: a warning then, and a lookup at run time. */
+static void unbound(FuncState *fs, Symbol *name, Loc loc) {
+  Comp *c = fs->c;
+  if (c->opt && c->opt->open_globals && fs->parent) {
+    warn(c->d, loc, "'%s' is not defined yet", name->name);
+    return;
+  }
+  diag_error(c->d, loc, "unbound variable '%s'", name->name);
+}
+
 static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   Comp *c = fs->c;
   Symbol *name = e->u.ref.name;
@@ -360,7 +380,7 @@ static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
       int p = prim_of(c, name);
       if (p >= PRIM__COUNT) check_instr(fs, p - PRIM__COUNT, e->loc);
       else if (!defined_here(c, name) && vm_global_value(c, name).tag == T_UNDEF)
-        diag_error(c->d, e->loc, "unbound variable '%s'", name->name);
+        unbound(fs, name, e->loc);
       else
         note_use(fs, name, e->loc, false);
       emit(fs, iABx(OP_GETGLOBAL, r, (int32_t)global_index(c, name)), e->loc);
@@ -1161,10 +1181,14 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
   return c.m;
 }
 
+Module *comp_syntax(Diag *d, VM *vm, const char *file, const SyntaxList *sl, const CompOptions *opt) {
+  CoreProgram prog;
+  if (!desugar_program(d, sl, &prog)) return NULL;
+  return comp_module(d, vm, &prog, file, opt);
+}
+
 Module *comp_source(Diag *d, VM *vm, const char *file, const char *text, size_t len, const CompOptions *opt) {
   SyntaxList sl;
-  if (!read_source(d, file, text, len, &sl)) return NULL;
-  CoreProgram prog;
-  if (!desugar_program(d, &sl, &prog)) return NULL;
-  return comp_module(d, vm, &prog, file, opt);
+  if (!read_source_from(d, file, text, len, opt ? opt->first_line : 1, &sl)) return NULL;
+  return comp_syntax(d, vm, file, &sl, opt);
 }

@@ -12,12 +12,17 @@ void diag_init(Diag *d, FILE *out) {
 }
 
 const char *diag_add_source(Diag *d, const char *name, const char *text, size_t len) {
+  return diag_add_source_from(d, name, text, len, 1);
+}
+
+const char *diag_add_source_from(Diag *d, const char *name, const char *text, size_t len, int first_line) {
   Source *s = malloc(sizeof *s);
   if (!s) abort();
   s->name = strdup(name);
   if (!s->name) abort();
   s->text = text;
   s->len = len;
+  s->first_line = first_line;
   s->next = d->sources;
   d->sources = s;
   return s->name;
@@ -31,18 +36,22 @@ void diag_print_loc(FILE *out, Loc loc) {
     fprintf(out, "%s: ", loc.file);
 }
 
+/* The source a Loc names: by its name pointer first, since REPL inputs
+ * share one name, then by the name's text. */
 static const Source *find_source(Diag *d, const char *file) {
   for (Source *s = d->sources; s; s = s->next)
-    if (s->name == file || (file && strcmp(s->name, file) == 0)) return s;
+    if (s->name == file) return s;
+  for (Source *s = d->sources; s; s = s->next)
+    if (file && strcmp(s->name, file) == 0) return s;
   return NULL;
 }
 
 /* Quotes line [loc.line] of its source and underlines the span on it. */
 static void quote_line(Diag *d, Loc loc) {
   const Source *s = find_source(d, loc.file);
-  if (!s || loc.line <= 0) return;
+  if (!s || loc.line < s->first_line) return;
   const char *p = s->text, *end = s->text + s->len;
-  for (int l = 1; l < loc.line && p < end; l++) {
+  for (int l = s->first_line; l < loc.line && p < end; l++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) return;
     p = nl + 1;

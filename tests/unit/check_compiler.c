@@ -36,7 +36,7 @@ static Compiled compile_in(VM *in, const char *src, bool allow_unsafe) {
   Diag d;
   diag_init(&d, f);
   const char *file = diag_add_source(&d, "t.avm", src, strlen(src));
-  CompOptions opt = { allow_unsafe };
+  CompOptions opt = { .allow_unsafe = allow_unsafe };
   r.m = comp_source(&d, in, file, src, strlen(src), &opt);
   r.nerrors = d.nerrors;
   fclose(f);
