@@ -326,6 +326,10 @@ int main(int argc, char **argv) {
     return 99;
   }
   signal(SIGPIPE, SIG_IGN);
+  capout = 4096;
+  out = malloc(capout);
+  if (!out) abort();
+  out[0] = '\0';
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
