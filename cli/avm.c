@@ -12,6 +12,13 @@
 
 static const char *prog = "avm";
 
+/* The REPL's meta-command names, from the one table of them. */
+static const char meta_names[] =
+#define META(id, name, kind, syn, help) " ," name
+#include "cli/meta.def"
+#undef META
+    ;
+
 static void usage(FILE *out) {
   fprintf(out,
           "Usage: avm run [OPTION]... FILE [-- ARG...]\n"
@@ -25,11 +32,12 @@ static void usage(FILE *out) {
           "avm repl starts an interactive session: each input is evaluated in one\n"
           "long-lived AVM (definitions, behaviors, objects and their state, an open\n"
           "transaction all carry over) and its value printed.  FILEs are loaded\n"
-          "first.  ,help lists the meta-commands (,load ,trace ,disasm ,objects\n"
-          ",state ,tx ,time ,gas ,quit).  At a terminal lines are edited with Emacs\n"
-          "keys, Tab completes names, history is kept in ~/.avm_history (or\n"
-          "$AVM_HISTORY), Ctrl-C interrupts a running input and Ctrl-D leaves.\n"
-          "Input from a pipe or file is read without prompts.\n"
+          "first.  Meta-commands (,help explains them):\n"
+          " %s\n"
+          "At a terminal lines are edited with Emacs keys, Tab completes names,\n"
+          "history is kept in ~/.avm_history (or $AVM_HISTORY), Ctrl-C interrupts\n"
+          "a running input and Ctrl-D leaves.  Input from a pipe or file is read\n"
+          "without prompts.\n"
           "\n"
           "Options:\n"
           "      --allow-unsafe  run programs that use unsafe AVM instructions\n"
@@ -45,7 +53,7 @@ static void usage(FILE *out) {
           "bytecode, 64 usage error, 66 unreadable input.  avm repl exits with 0 at a\n"
           "terminal; with piped input, 0 when every input went well, else the status\n"
           "of the first that failed; N after (exit N).\n",
-          AVM_DEFAULT_MAX_DEPTH);
+          meta_names, AVM_DEFAULT_MAX_DEPTH);
 }
 
 typedef struct RunOptions {
