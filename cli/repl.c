@@ -524,17 +524,19 @@ int repl_main(const ReplOptions *o) {
   if (!r.buf) abort();
   r.buf[0] = '\0';
   if (o->trace) set_trace(&r, true);
-  for (int j = 0; j < o->nfiles && !r.s->vm->exit_requested; j++) failed(&r, session_load(r.s, o->files[j]));
   if (terminal) {
     setlocale(LC_CTYPE, "");
-    /* Ctrl-C sets the flag and interrupts reads (no SA_RESTART): the
-     * runtime stops the running input, the editor abandons the line. */
+    /* Ctrl-C sets the flag (and interrupts system calls: no SA_RESTART):
+     * the runtime stops the running input, the editor abandons the line. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     r.s->rt->interrupt = &interrupted;
+  }
+  for (int j = 0; j < o->nfiles && !r.s->vm->exit_requested; j++) failed(&r, session_load(r.s, o->files[j]));
+  if (terminal) {
     char *hist = history_path();
     r.le = le_new("avm", hist, &interrupted, complete_words, &r);
     free(hist);

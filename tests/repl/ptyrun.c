@@ -15,8 +15,8 @@
  *   expect TEXT          waits until the output since the last match
  *                        contains TEXT (same escapes), with terminal escape
  *                        sequences and carriage returns removed
- *   absent TEXT          the output since the last match (so far) does
- *                        not contain TEXT
+ *   absent TEXT          TEXT does not come before what the next expect
+ *                        waits for (nor has it come since the last match)
  *   exit N               waits for the program to exit with status N
  *   file NAME TEXT       the file NAME under HOME contains TEXT
  *   timeout SECONDS      changes the wait limit (default 20)
@@ -53,6 +53,9 @@ static char *out;
 static size_t nout, capout, mark;
 /* Escape-sequence state carried across reads. */
 static int esc_state;
+/* What must not come before the next expect's text (absent). */
+static char *forbidden;
+static size_t nforbidden;
 
 static void cleanup(void) {
   if (child > 0) {
@@ -236,8 +239,12 @@ static void expect(const char *text) {
   for (;;) {
     char *hit = memmem(out + mark, nout - mark, want, n);
     if (hit) {
+      if (forbidden && memmem(out + mark, (size_t)(hit - out) - mark, forbidden, nforbidden))
+        fail("\"%s\" came before \"%s\"", forbidden, text);
       mark = (size_t)(hit - out) + n;
       free(want);
+      free(forbidden);
+      forbidden = NULL;
       return;
     }
     double left = end - now();
@@ -250,11 +257,10 @@ static void expect(const char *text) {
 }
 
 static void absent(const char *text) {
-  size_t n;
-  char *bad = unescape(text, &n);
+  free(forbidden);
+  forbidden = unescape(text, &nforbidden);
   pump(0.05);
-  if (memmem(out + mark, nout - mark, bad, n)) fail("unexpected \"%s\"", text);
-  free(bad);
+  if (memmem(out + mark, nout - mark, forbidden, nforbidden)) fail("unexpected \"%s\"", text);
 }
 
 static void wait_exit(int want) {
