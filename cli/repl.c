@@ -534,6 +534,7 @@ int repl_main(const ReplOptions *o) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     r.s->rt->interrupt = &interrupted;
+    r.s->echoes_ctrl_c = isatty(STDERR_FILENO);
   }
   for (int j = 0; j < o->nfiles && !r.s->vm->exit_requested; j++) failed(&r, session_load(r.s, o->files[j]));
   if (terminal) {

@@ -81,6 +81,7 @@ static void report(Session *s, const Program *p) {
     v_write(m, l.as.pair->car);
   }
   fclose(m);
+  if (s->echoes_ctrl_c && p->error.msg && strcmp(p->error.msg, "interrupted") == 0) fputc('\n', stderr);
   Loc loc = error_loc(s, p);
   if (loc.file) diag_error(&s->diag, loc, "%s", text);
   else fprintf(stderr, "error: %s\n", text);

@@ -18,6 +18,9 @@ typedef struct Session {
   const char *name;    /* what locations call the inputs: <repl> or <stdin> */
   bool allow_unsafe;
   int64_t gas;         /* units of gas each input may use; < 0: no limit */
+  bool echoes_ctrl_c;  /* stderr is the terminal, which echoes Ctrl-C as "^C"
+                          while an input runs: the interrupt's message then
+                          starts on a line of its own */
 } Session;
 
 /* A session whose inputs are called [name] in diagnostics, on a VM with
