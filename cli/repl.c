@@ -557,7 +557,13 @@ int repl_main(const ReplOptions *o) {
         r.buf[0] = '\0';
         continue;
       }
-      if (r.len) dispatch(&r);  /* input ended inside an expression: say so */
+      if (r.len) {
+        /* Input ended inside an expression: say so.  At a terminal that
+         * Ctrl-D only gives up the expression; the next one leaves. */
+        if (r.le) fputc('\n', stdout);
+        dispatch(&r);
+        if (r.le) continue;
+      }
       if (r.le) fputc('\n', stdout);
       break;
     }
