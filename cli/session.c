@@ -33,6 +33,16 @@ Session *session_new(const char *name, bool allow_unsafe) {
 
 Tx *session_tx(const Session *s) { return s->last ? s->last->tx : NULL; }
 
+/* The one place the REPL touches the trace (runtime/trace.c's interface is
+ * being reworked: adapt these two to it).  The trace goes to stdout, where
+ * it interleaves with what the program displays. */
+void session_trace(Session *s, bool on) {
+  s->rt->trace.enabled = on;
+  s->rt->trace_out = on ? stdout : NULL;
+}
+
+bool session_tracing(const Session *s) { return s->rt->trace.enabled; }
+
 /* Registers a copy of an input that lives as long as the session
  * (diagnostics about code defined in it can come at any later time);
  * gives the copy, and in *name the name pointer its locations carry. */
