@@ -84,7 +84,7 @@ Module *cli_load_program(Diag *d, VM *vm, const char *path, bool allow_unsafe, b
   }
   /* The source text stays alive for diagnostics and line quoting. */
   const char *name = diag_add_source(d, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len);
-  CompOptions opt = { allow_unsafe };
+  CompOptions opt = { .allow_unsafe = allow_unsafe };
   Module *m = comp_source(d, vm, name, data, len, &opt);
   if (!m) *status = EX_AVM_COMPILE;
   return m;

@@ -9,6 +9,7 @@
  * Calls in tail position become TAILCALL; a named let whose name is only
  * called in tail position compiles to a loop with no call at all. */
 #include <gc.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compiler/compiler.h"
@@ -342,6 +343,20 @@ static void suggest_in_scope(FuncState *fs, Suggest *s) {
     if (desugar_special_forms[j]) suggest_consider(s, desugar_special_forms[j], SUG_FORM);
 }
 
+static void __attribute__((format(printf, 3, 4))) warn(Diag *d, Loc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, loc, "warning", fmt, ap);
+  va_end(ap);
+}
+
+/* With open_globals (the REPL) a procedure may use a name no input has
+ * defined yet, since a later one can define it before the procedure runs:
+ * a warning then, and a lookup at run time. */
+static bool defers_unbound(FuncState *fs) {
+  return fs->c->opt && fs->c->opt->open_globals && fs->parent;
+}
+
 /* Reports [name] unbound at [loc], with a note naming the closest name in
  * scope if one is close enough; returns that name's SUG_* kind, or -1. */
 static int report_unbound(FuncState *fs, Symbol *name, Loc loc) {
@@ -383,6 +398,8 @@ static int expr_any(FuncState *fs, Core *e) {
   return r;
 }
 
+
+
 static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   Comp *c = fs->c;
   Symbol *name = e->u.ref.name;
@@ -409,7 +426,8 @@ static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
       int p = prim_of(c, name);
       if (p >= PRIM__COUNT) check_instr(fs, p - PRIM__COUNT, e->loc);
       else if (!defined_here(c, name) && vm_global_value(c, name).tag == T_UNDEF)
-        report_unbound(fs, name, e->loc);
+        if (defers_unbound(fs)) warn(c->d, e->loc, "'%s' is not defined yet", name->name);
+        else report_unbound(fs, name, e->loc);
       else
         note_use(fs, name, e->loc, false);
       emit(fs, iABx(OP_GETGLOBAL, r, (int32_t)global_index(c, name)), e->loc);
@@ -588,7 +606,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
       return;
     }
   }
-  if (is_unbound_ref(fs, fn)) {
+  if (is_unbound_ref(fs, fn) && !defers_unbound(fs)) {
     /* (defin (f x) ...): one error for the head, none for what follows. */
     if (report_unbound(fs, fn->u.ref.name, fn->loc) != SUG_FORM)
       for (int j = 0; j < n; j++) compile(fs, e->u.call.args[j], alloc_reg(fs, e->loc), &NONTAIL);
@@ -1219,10 +1237,14 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
   return c.m;
 }
 
+Module *comp_syntax(Diag *d, VM *vm, const char *file, const SyntaxList *sl, const CompOptions *opt) {
+  CoreProgram prog;
+  if (!desugar_program(d, sl, &prog)) return NULL;
+  return comp_module(d, vm, &prog, file, opt);
+}
+
 Module *comp_source(Diag *d, VM *vm, const char *file, const char *text, size_t len, const CompOptions *opt) {
   SyntaxList sl;
-  if (!read_source(d, file, text, len, &sl)) return NULL;
-  CoreProgram prog;
-  if (!desugar_program(d, &sl, &prog)) return NULL;
-  return comp_module(d, vm, &prog, file, opt);
+  if (!read_source_from(d, file, text, len, opt ? opt->first_line : 1, &sl)) return NULL;
+  return comp_syntax(d, vm, file, &sl, opt);
 }

@@ -19,6 +19,9 @@ typedef enum CoreKind {
   CK_DECL       /* top-level behavior or pure declaration */
 } CoreKind;
 
+/* What a reserved word of lang/keywords.def is. */
+typedef enum KeywordKind { KW_FORM, KW_DECL, KW_AUX } KeywordKind;
+
 typedef enum DeclForm { DF_BEHAVIOR, DF_PURE } DeclForm;
 
 typedef struct Core Core;

@@ -14,47 +14,31 @@ typedef struct DS {
 
 /* {===== Keywords =====} */
 
-/* KEYWORD(id, name, role): FORM heads a special form anywhere, DECL only at
- * the top level, AUX appears only inside forms (and may be a variable). */
-#define KEYWORDS(X)                                                                  \
-  X(quote, "quote", FORM) X(quasiquote, "quasiquote", FORM) X(unquote, "unquote", FORM) \
-  X(unquote_splicing, "unquote-splicing", FORM) X(lambda, "lambda", FORM)            \
-  X(define, "define", FORM) X(let, "let", FORM) X(let_star, "let*", FORM)             \
-  X(letrec, "letrec", FORM) X(letrec_star, "letrec*", FORM) X(if, "if", FORM)         \
-  X(cond, "cond", FORM) X(case, "case", FORM) X(when, "when", FORM)                   \
-  X(unless, "unless", FORM) X(and, "and", FORM) X(or, "or", FORM)                     \
-  X(begin, "begin", FORM) X(match, "match", FORM) X(do, "do", FORM)                   \
-  X(else, "else", AUX) X(arrow, "=>", AUX) X(bind, "<-", AUX)                         \
-  X(behavior, "behavior", DECL) X(pure, "pure", DECL) X(underscore, "_", AUX)         \
-  X(nothing, "nothing", AUX) X(just, "just", AUX) X(dots, "...", AUX)
-
-enum { KW_FORM, KW_DECL, KW_AUX };
-
 static struct {
-#define X(id, s, role) Symbol *kw_##id;
-  KEYWORDS(X)
-#undef X
+#define KW(id, s, kind) Symbol *kw_##id;
+#include "lang/keywords.def"
+#undef KW
 } K;
 
 static void init_keywords(void) {
   if (K.kw_quote) return;
-#define X(id, s, role) K.kw_##id = sym_intern_cstr(s);
-  KEYWORDS(X)
-#undef X
+#define KW(id, s, kind) K.kw_##id = sym_intern_cstr(s);
+#include "lang/keywords.def"
+#undef KW
 }
 
-/* A keyword that cannot be used as a variable. */
+/* A special form's name, which no binding may take. */
 static bool is_keyword(Symbol *s) {
-#define X(id, str, role) if (s == K.kw_##id) return KW_##role == KW_FORM;
-  KEYWORDS(X)
-#undef X
+#define KW(id, str, kind) if (kind == KW_FORM && s == K.kw_##id) return true;
+#include "lang/keywords.def"
+#undef KW
   return false;
 }
 
 const char *const desugar_special_forms[] = {
-#define X(id, s, role) KW_##role == KW_AUX ? NULL : s,
-  KEYWORDS(X)
-#undef X
+#define KW(id, s, kind) kind == KW_AUX ? NULL : s,
+#include "lang/keywords.def"
+#undef KW
 };
 const int desugar_nspecial_forms = sizeof desugar_special_forms / sizeof *desugar_special_forms;
 

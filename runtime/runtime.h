@@ -4,6 +4,7 @@
  * trace, and the handler of every instruction family. */
 #ifndef AVM_RUNTIME_H
 #define AVM_RUNTIME_H
+#include <signal.h>
 #include <stdio.h>
 #include "vm/vm.h"
 
@@ -53,6 +54,8 @@ typedef struct Trace {
   FILE *out;            /* NULL: the trace is off */
   TraceFormat format;
   Buf buf;
+  size_t flush_at;      /* pending bytes that make a write (0: each event, so
+                           the trace keeps its place among other output to [out]) */
   int open_boxes;       /* mermaid: transaction boxes not yet closed */
 } Trace;
 
@@ -143,6 +146,8 @@ typedef struct Program {
   Activation *spare;           /* popped activations, reused */
   Tx *spare_tx;                /* the last ended transaction, reused */
   Object *root;                /* the root's own state (id ROOT_ID), made on first use */
+  bool session;                /* run by rt_run_session: ending well keeps its transaction open */
+  uint64_t aborted_tx;         /* the transaction its end aborted, or 0 */
   struct Program *next;        /* scheduler ring */
 } Program;
 
@@ -163,7 +168,15 @@ typedef struct Runtime {
   int64_t gas_limit;           /* < 0: unlimited */
   int64_t gas_used;
   bool out_of_gas;
+  /* When set and nonzero (a signal handler's flag: the REPL's Ctrl-C), the
+   * run stops at its next check point: an AVM instruction or the end of a
+   * time slice (so set vm->slice too, or a loop without AVM instructions
+   * never sees it).  The owner of the flag clears it. */
+  const volatile sig_atomic_t *interrupt;
+  uint64_t avm_instructions;   /* AVM instructions handled so far (for ,time) */
 } Runtime;
+
+static inline bool rt_interrupted(const Runtime *rt) { return rt->interrupt && *rt->interrupt; }
 
 Runtime *rt_new(VM *vm, const char *machine);
 /* Registers the behaviors and pure functions a module declares. */
@@ -171,6 +184,16 @@ bool rt_load_module(Runtime *rt, Module *m, FILE *err);
 /* Runs [fn] as the main program to its end; the result or error is left
  * in the returned program. */
 Program *rt_run_main(Runtime *rt, Value fn);
+/* Runs [fn] as the next main program of a session (the REPL runs each
+ * input this way) to its end.  What the root of [prev] had carries over:
+ * its own state, its machine, and a transaction it left open, which stays
+ * open when this program ends well too.  When it fails (error, out of gas,
+ * interrupt) the open transaction is aborted (its id in aborted_tx), the
+ * object calls it was inside are undone, and every other program still
+ * running is stopped, as the end of avm run would.  Programs spawned by a
+ * session input that ended well go on running during the next ones.
+ * [prev] NULL starts the session. */
+Program *rt_run_session(Runtime *rt, Program *prev, Value fn);
 
 /* {===== Shared by the handler families =====} */
 

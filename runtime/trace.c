@@ -244,7 +244,7 @@ static void mermaid_entry(Trace *t, const LogEntry *e) {
 }
 
 static void flush_if_full(Trace *t) {
-  if (t->buf.n >= TRACE_FLUSH_AT) buf_flush(&t->buf, t->out);
+  if (t->buf.n > t->flush_at) buf_flush(&t->buf, t->out);
 }
 
 void trace_call_begin(Runtime *rt, Program *p) {
@@ -265,6 +265,7 @@ void trace_start(Runtime *rt, FILE *out, TraceFormat format) {
   Trace *t = &rt->trace;
   t->out = out;
   t->format = format;
+  t->flush_at = TRACE_FLUSH_AT;
   t->open_boxes = 0;
   if (format == TF_MERMAID) buf_lit(&t->buf, "sequenceDiagram\n    participant program\n");
 }

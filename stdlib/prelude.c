@@ -17,7 +17,7 @@ void prelude_load(VM *vm) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, PRELUDE_NAME, prelude_src, sizeof prelude_src - 1);
-  CompOptions opt = { false };
+  CompOptions opt = { .allow_unsafe = false };
   Module *m = comp_source(&d, vm, name, prelude_src, sizeof prelude_src - 1, &opt);
   if (!m) abort();
   vm_link(vm, m);

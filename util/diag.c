@@ -13,12 +13,17 @@ void diag_init(Diag *d, FILE *out) {
 }
 
 const char *diag_add_source(Diag *d, const char *name, const char *text, size_t len) {
+  return diag_add_source_from(d, name, text, len, 1);
+}
+
+const char *diag_add_source_from(Diag *d, const char *name, const char *text, size_t len, int first_line) {
   Source *s = malloc(sizeof *s);
   if (!s) abort();
   s->name = strdup(name);
   if (!s->name) abort();
   s->text = text;
   s->len = len;
+  s->first_line = first_line;
   s->next = d->sources;
   d->sources = s;
   return s->name;
@@ -32,16 +37,22 @@ void diag_print_loc(FILE *out, Loc loc) {
     fprintf(out, "%s: ", loc.file);
 }
 
+/* The source a Loc names: by its name pointer first, since REPL inputs
+ * share one name, then by the name's text. */
 static const Source *find_source(Diag *d, const char *file) {
   for (Source *s = d->sources; s; s = s->next)
-    if (s->name == file || (file && strcmp(s->name, file) == 0)) return s;
+    if (s->name == file) return s;
+  for (Source *s = d->sources; s; s = s->next)
+    if (file && strcmp(s->name, file) == 0) return s;
   return NULL;
 }
 
-/* The text of line [line] of [s] (without its newline or a CR before it). */
+/* The text of line [line] of [s] (without its newline or a CR before it);
+ * a REPL input's lines are numbered from its first_line. */
 static bool source_line(const Source *s, int line, const char **start, int *width) {
+  if (line < s->first_line) return false;
   const char *p = s->text, *end = s->text + s->len;
-  for (int l = 1; l < line && p < end; l++) {
+  for (int l = s->first_line; l < line && p < end; l++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) return false;
     p = nl + 1;

@@ -22,6 +22,7 @@ typedef struct Source {
   const char *name;
   const char *text;
   size_t len;
+  int first_line;     /* the line number of text's first line */
   struct Source *next;
 } Source;
 
@@ -36,6 +37,9 @@ typedef struct Diag {
 void diag_init(Diag *d, FILE *out);
 /* Registers [text] under [name]; returns the name pointer to use in Locs. */
 const char *diag_add_source(Diag *d, const char *name, const char *text, size_t len);
+/* The same for a text whose first line is line [first_line] of [name]
+ * (a REPL input); each call gives a distinct name pointer. */
+const char *diag_add_source_from(Diag *d, const char *name, const char *text, size_t len, int first_line);
 void diag_error(Diag *d, Loc loc, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap);

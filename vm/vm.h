@@ -145,6 +145,7 @@ typedef struct Fiber {
   VMError error;       /* VM_ERROR */
   int64_t budget;      /* calls and backward jumps before a Tau (if >= 0 limit) */
   bool budgeted;
+  uint64_t executed;   /* instructions the metered loop ran; vm_run moves them to vm->executed */
 } Fiber;
 
 struct VM {
@@ -154,6 +155,7 @@ struct VM {
   FILE *out;           /* display/write/newline */
   int64_t slice;       /* budget per run when > 0 (Tau steps) */
   int exit_requested;  /* (exit n): n+1, else 0 */
+  uint64_t executed;   /* VM instructions run in the metered loop (vm->slice > 0) so far */
 };
 
 #define AVM_DEFAULT_MAX_DEPTH 2000000

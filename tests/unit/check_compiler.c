@@ -37,7 +37,7 @@ static Compiled compile_in(VM *in, const char *src, bool allow_unsafe) {
   Diag d;
   diag_init(&d, f);
   const char *file = diag_add_source(&d, "t.avm", src, strlen(src));
-  CompOptions opt = { allow_unsafe };
+  CompOptions opt = { .allow_unsafe = allow_unsafe };
   r.m = comp_source(&d, in, file, src, strlen(src), &opt);
   r.nerrors = d.nerrors;
   fclose(f);
@@ -1168,6 +1168,100 @@ START_TEST(test_bug_letrec_false_positive) {
 }
 END_TEST
 
+/* {===== Compiling a session's inputs (the REPL) =====} */
+
+/* Compiles [src] as the REPL does: its first line is line [line] of the
+ * session, and procedures may use globals not defined yet. */
+static Compiled compile_input(VM *in, const char *src, int line) {
+  Compiled r;
+  size_t size;
+  FILE *f = open_memstream(&r.diag, &size);
+  ck_assert_ptr_nonnull(f);
+  Diag d;
+  diag_init(&d, f);
+  const char *file = diag_add_source_from(&d, "<repl>", src, strlen(src), line);
+  CompOptions opt = { .first_line = line, .open_globals = true };
+  r.m = comp_source(&d, in, file, src, strlen(src), &opt);
+  r.nerrors = d.nerrors;
+  fclose(f);
+  return r;
+}
+
+START_TEST(test_open_globals) {
+  /* Inside a procedure: a warning, and a run-time lookup of the global. */
+  Compiled c = compile_input(vm, "(define (f) (later 1))", 1);
+  ck_assert_ptr_nonnull(c.m);
+  ck_assert_int_eq(c.nerrors, 0);
+  ck_assert_str_eq(c.diag, "<repl>:1:14: warning: 'later' is not defined yet\n"
+                           " (define (f) (later 1))\n"
+                           "              ^~~~~\n");
+  /* At the top level the name is needed now: an error, as in a file. */
+  c = compile_input(vm, "(later 1)", 1);
+  ck_assert_ptr_null(c.m);
+  ck_assert_str_eq(c.diag, "<repl>:1:2: error: unbound variable 'later'\n"
+                           " (later 1)\n"
+                           "  ^~~~~\n");
+  /* Without open_globals (a file), the procedure's use is an error too. */
+  fails("(define (f) (later 1))", 1,
+        "t.avm:1:14: error: unbound variable 'later'\n"
+        " (define (f) (later 1))\n"
+        "              ^~~~~\n");
+}
+END_TEST
+
+START_TEST(test_first_line) {
+  /* Lines count from the input's place in the session, and the quoted
+   * line is found in the input's own text. */
+  Compiled c = compile_input(vm, "(+ 1\n   (car))", 41);
+  ck_assert_ptr_null(c.m);
+  ck_assert_str_eq(c.diag, "<repl>:42:4: error: car: wrong number of arguments (expected 1, got 0)\n"
+                           "    (car))\n"
+                           "    ^~~~~\n");
+}
+END_TEST
+
+START_TEST(test_inputs_see_earlier_globals) {
+  /* A later input compiles against what earlier ones defined in the VM,
+   * and a procedure that uses an AVM instruction stays impure for a
+   * later pure declaration. */
+  VM *own = vm_new();
+  prelude_load(own);
+  Compiled c = compile_input(own, "(define (h) (get-state)) (define k 5)", 1);
+  ck_assert_ptr_nonnull(c.m);
+  vm_link(own, c.m);
+  /* What running that input would have defined (any value but a
+   * primitive will do for compiling). */
+  vm_define_global(own, sym_intern_cstr("k"), v_int(5));
+  vm_define_global(own, sym_intern_cstr("h"), v_int(0));
+  c = compile_input(own, "(+ k 1)", 2);
+  ck_assert_ptr_nonnull(c.m);
+  ck_assert_str_eq(c.diag, "");
+  c = compile_input(own, "(pure p () (h))", 3);
+  ck_assert_ptr_null(c.m);
+  ck_assert_str_eq(c.diag, "<repl>:3:13: error: pure function 'p' calls 'h', which uses AVM instructions\n"
+                           " (pure p () (h))\n"
+                           "             ^\n");
+}
+END_TEST
+
+START_TEST(test_comp_syntax) {
+  /* Data read once, compiled one top-level form at a time. */
+  const char *src = "(define a 1) (+ a 2)";
+  Diag d;
+  diag_init(&d, stderr);
+  const char *file = diag_add_source(&d, "t.avm", src, strlen(src));
+  SyntaxList sl;
+  ck_assert(read_source(&d, file, src, strlen(src), &sl));
+  ck_assert_int_eq(sl.n, 2);
+  CompOptions opt = { .open_globals = true };
+  SyntaxList first = { &sl.items[0], 1 };
+  Module *m = comp_syntax(&d, vm, file, &first, &opt);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_uint_eq(m->nglobals, 1);
+  ck_assert_str_eq(m->globals[0]->name, "a");
+}
+END_TEST
+
 static Suite *compiler_suite(void) {
   Suite *s = suite_create("compiler");
 
@@ -1215,6 +1309,13 @@ static Suite *compiler_suite(void) {
   tcase_add_test(output, test_declarations);
   suite_add_tcase(s, output);
 
+
+  TCase *session = tcase_create("session");
+  tcase_add_test(session, test_open_globals);
+  tcase_add_test(session, test_first_line);
+  tcase_add_test(session, test_inputs_see_earlier_globals);
+  tcase_add_test(session, test_comp_syntax);
+  suite_add_tcase(s, session);
 
   TCase *bugs = tcase_create("bugs");
   tcase_add_test(bugs, test_bug_loop_call_clobbers_parameter);

@@ -27,7 +27,7 @@ static Module *compile(const char *src) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "t.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
   ck_assert_msg(m != NULL, "compiling %s failed", src);
   return m;

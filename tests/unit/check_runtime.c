@@ -6,12 +6,15 @@
  * errors, and a PingPong chain of 100,000 nested object calls that runs
  * in a bounded C stack and is undone whole when its innermost call fails;
  * runtime error reports: locations, backtraces through functions and object
- * calls (bounded), from source and from bytecode, behavior suggestions. */
+ * calls (bounded), from source and from bytecode, behavior suggestions; the
+ * trace views; sessions (rt_run_session, the REPL's inputs): what carries
+ * over from one program to the next, failures, interrupts, redeclarations. */
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <gc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include "compiler/compiler.h"
@@ -58,7 +61,7 @@ static Program *run(const char *src, Runtime **out_rt) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
   ck_assert_ptr_nonnull(m);
   vm_link(vm, m);
@@ -435,7 +438,7 @@ static char *traced(const char *src, TraceFormat format) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
   ck_assert_ptr_nonnull(m);
   vm_link(vm, m);
@@ -518,7 +521,7 @@ static const char *report_of(const char *src, ReportOpts o) {
   Diag cd;
   diag_init(&cd, stderr);
   const char *name = diag_add_source(&cd, "t.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&cd, vm, name, src, strlen(src), &opt);
   ck_assert_ptr_nonnull(m);
   if (o.bytecode) {
@@ -642,6 +645,141 @@ START_TEST(test_report_behavior_hint) {
 }
 END_TEST
 
+/* {===== Sessions (rt_run_session: the REPL's inputs) =====} */
+
+/* Runs [src] as the session's next input after [prev]: compiled against
+ * the VM's globals, linked, its declarations loaded. */
+static Program *input(Runtime *rt, Program *prev, const char *src) {
+  Diag d;
+  diag_init(&d, stderr);
+  const char *name = diag_add_source(&d, "input", src, strlen(src));
+  CompOptions opt = { .allow_unsafe = true, .open_globals = true };
+  Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  vm_link(vm, m);
+  ck_assert(rt_load_module(rt, m, stderr));
+  return rt_run_session(rt, prev, proto_main_closure(m));
+}
+
+static const char *done(Program *p) {
+  ck_assert_msg(p->status == PS_DONE, "input failed: %s", p->error.msg ? p->error.msg : "?");
+  return written(p->result);
+}
+
+static size_t ring_size(Runtime *rt) {
+  size_t n = 0;
+  Program *p = rt->programs;
+  do {
+    n++;
+    p = p->next;
+  } while (p != rt->programs);
+  return n;
+}
+
+START_TEST(test_session_carries_root) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(set-state '(a b)) (define t (begin-tx)) 'ok");
+  ck_assert_str_eq(done(p), "ok");
+  ck_assert_ptr_nonnull(p->tx);  /* left open: it carries over */
+  p = input(rt, p, "(get-state)");
+  ck_assert_str_eq(done(p), "(a b)");
+  p = input(rt, p, "(behavior c (m) (set-state (list m)) m) (define o (create-obj 'c)) (call o 5)");
+  ck_assert_str_eq(done(p), "(just 5)");
+  ck_assert_uint_eq(rt->store.count, 0);  /* created inside the transaction */
+  p = input(rt, p, "(commit-tx t)");
+  ck_assert_str_eq(done(p), "#t");
+  ck_assert_ptr_null(p->tx);
+  ck_assert_uint_eq(rt->store.count, 1);
+  ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "(5)");
+  /* Finished inputs leave the scheduler's ring. */
+  ck_assert_uint_eq(ring_size(rt), 1);
+}
+END_TEST
+
+START_TEST(test_session_failure_aborts) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(behavior c (m) (set-state (list m)) m) (define o (create-obj 'c)) (define t (begin-tx))");
+  done(p);
+  p = input(rt, p, "(call o 7)");
+  ck_assert_str_eq(done(p), "(just 7)");
+  p = input(rt, p, "(car '())");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_uint_eq(p->aborted_tx, 1);
+  ck_assert_ptr_null(p->tx);
+  ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "()");
+  p = input(rt, p, "(commit-tx t)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "NoActiveTx: commit-tx: no transaction is open");
+  ck_assert_uint_eq(p->aborted_tx, 0);
+}
+END_TEST
+
+START_TEST(test_session_undoes_calls_in_progress) {
+  /* Out of gas inside a call (outside any transaction): the call's
+   * state write is undone, and the next input starts at the root. */
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(behavior spin (m) (set-state '(dirty)) (let loop () (loop))) (define s (create-obj 'spin))");
+  done(p);
+  rt->gas_limit = 5000;
+  vm->slice = 1000;
+  p = input(rt, p, "(call s 'go)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "OutOfGas: the program used more than 5000 units of gas");
+  ck_assert_ptr_null(p->act->prev);
+  ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "()");
+  rt->gas_limit = -1;
+  rt->out_of_gas = false;
+  p = input(rt, p, "(list (get-self) (+ 1 1))");
+  ck_assert_str_eq(done(p), "(#<object 0> 2)");
+}
+END_TEST
+
+static volatile sig_atomic_t stop_flag;
+
+START_TEST(test_session_interrupt) {
+  Runtime *rt = rt_new(vm, "local");
+  rt->interrupt = &stop_flag;
+  vm->slice = 1000;  /* loops without AVM instructions see the flag at slice ends */
+  stop_flag = 1;
+  Program *p = input(rt, NULL, "(let loop () (loop))");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "interrupted");
+  ck_assert_int_eq(p->error.loc.line, 1);
+  /* A pure function's loop (a nested fiber) stops too. */
+  p = input(rt, p, "(pure q () (let loop () (loop))) (call-pure 'q)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "interrupted");
+  /* A spawned program goes on after the input that spawned it ... */
+  stop_flag = 0;
+  p = input(rt, p, "(define h (spawn (lambda () (let loop () (get-self) (loop))))) 'spawned");
+  ck_assert_str_eq(done(p), "spawned");
+  Program *h = rt_program(rt, p->id + 1);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_int_eq(h->status, PS_RUNNABLE);
+  /* ... until an interrupted input stops every program. */
+  stop_flag = 1;
+  p = input(rt, p, "(join h)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_int_eq(h->status, PS_FAILED);
+  stop_flag = 0;
+  p = input(rt, p, "(join h)");
+  ck_assert_str_eq(done(p), "nothing");
+}
+END_TEST
+
+START_TEST(test_session_redeclares) {
+  /* A behavior or pure function declared again replaces the old one; the
+   * objects of the behavior run the new code. */
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(behavior b (m) 1) (pure f () 1) (define o (create-obj 'b))");
+  done(p);
+  p = input(rt, p, "(behavior b (m) 2) (pure f () 2) (list (call o 0) (call-pure 'f))");
+  ck_assert_str_eq(done(p), "((just 2) (just 2))");
+  ck_assert_int_eq(v_list_length(rt->behaviors), 1);
+  ck_assert_uint_eq(rt->npures, 1);
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   TCase *tc = tcase_create("store");
@@ -672,6 +810,14 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, test_trace_long_text);
   tcase_add_test(tc, test_trace_mermaid_boxes);
   tcase_add_test(tc, test_trace_mermaid_closes_boxes);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("sessions");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_session_carries_root);
+  tcase_add_test(tc, test_session_failure_aborts);
+  tcase_add_test(tc, test_session_undoes_calls_in_progress);
+  tcase_add_test(tc, test_session_interrupt);
+  tcase_add_test(tc, test_session_redeclares);
   suite_add_tcase(s, tc);
   return s;
 }
