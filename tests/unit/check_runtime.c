@@ -56,8 +56,9 @@ static Tx *new_tx(uint64_t id) {
 
 static char *written(Value v) { return v_write_to_string(v, false); }
 
-/* Compiles [src] and runs it as the main program of a fresh runtime. */
-static Program *run(const char *src, Runtime **out_rt) {
+/* Compiles [src] into a fresh runtime, its declarations loaded; gives the
+ * program's main procedure. */
+static Value compile_into(const char *src, Runtime **out_rt) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
@@ -67,7 +68,15 @@ static Program *run(const char *src, Runtime **out_rt) {
   vm_link(vm, m);
   Runtime *rt = rt_new(vm, "local");
   ck_assert(rt_load_module(rt, m, stderr));
-  Program *p = rt_run_main(rt, proto_main_closure(m));
+  *out_rt = rt;
+  return proto_main_closure(m);
+}
+
+/* Compiles [src] and runs it as the main program of a fresh runtime. */
+static Program *run(const char *src, Runtime **out_rt) {
+  Runtime *rt;
+  Value main = compile_into(src, &rt);
+  Program *p = rt_run_main(rt, main);
   if (out_rt) *out_rt = rt;
   return p;
 }
@@ -435,19 +444,12 @@ END_TEST
 /* Runs [src] with the trace streamed in [format] to a temporary file;
  * returns what was written. */
 static char *traced(const char *src, TraceFormat format) {
-  Diag d;
-  diag_init(&d, stderr);
-  const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
-  CompOptions opt = { .allow_unsafe = true };
-  Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
-  ck_assert_ptr_nonnull(m);
-  vm_link(vm, m);
-  Runtime *rt = rt_new(vm, "local");
-  ck_assert(rt_load_module(rt, m, stderr));
+  Runtime *rt;
+  Value main = compile_into(src, &rt);
   FILE *f = tmpfile();
   ck_assert_ptr_nonnull(f);
   trace_start(rt, f, format);
-  rt_run_main(rt, proto_main_closure(m));
+  rt_run_main(rt, main);
   ck_assert(trace_stop(rt));
   long len = ftell(f);
   rewind(f);
