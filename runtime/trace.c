@@ -72,14 +72,36 @@ static void text_slot(Buf *b, const LogEntry *e, char slot) {
   }
 }
 
+/* The text templates cut once into pieces, a literal run then a slot (0
+ * for none), so printing an event scans no template. */
+typedef struct Piece { const char *lit; uint8_t len; char slot; } Piece;
+#define MAX_PIECES 6
+static Piece pieces[EV__COUNT][MAX_PIECES];
+static uint8_t npieces[EV__COUNT];
+
+static void cut_templates(void) {
+  if (npieces[0]) return;
+  for (int k = 0; k < EV__COUNT; k++) {
+    const char *t = event_texts[k];
+    uint8_t n = 0;
+    for (;;) {
+      const char *pct = strchr(t, '%');
+      const char *end = pct ? pct : t + strlen(t);
+      pieces[k][n++] = (Piece){ t, (uint8_t)(end - t), pct ? pct[1] : 0 };
+      if (!pct) break;
+      t = pct + 2;
+    }
+    npieces[k] = n;
+  }
+}
+
 /* The event's Display string, without timestamp or controller. */
 static void event_text(Buf *b, const LogEntry *e) {
-  const char *t = event_texts[e->kind];
-  for (const char *pct; (pct = strchr(t, '%')) != NULL; t = pct + 2) {
-    buf_put(b, t, (size_t)(pct - t));
-    text_slot(b, e, pct[1]);
+  const Piece *p = pieces[e->kind];
+  for (uint8_t j = 0; j < npieces[e->kind]; j++) {
+    buf_put(b, p[j].lit, p[j].len);
+    if (p[j].slot) text_slot(b, e, p[j].slot);
   }
-  buf_puts(b, t);
 }
 
 static void json_name(Buf *b, Value v) {
@@ -263,6 +285,7 @@ void trace_call_begin(Runtime *rt, Program *p) {
 
 void trace_start(Runtime *rt, FILE *out, TraceFormat format) {
   Trace *t = &rt->trace;
+  cut_templates();
   t->out = out;
   t->format = format;
   t->flush_at = TRACE_FLUSH_AT;

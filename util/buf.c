@@ -32,30 +32,49 @@ static const char digit_pairs[201] =
   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
   "8081828384858687888990919293949596979899";
 
-static unsigned decimal_digits(uint64_t v) {
-  unsigned n = 1;
-  for (; v >= 10000; v /= 10000) n += 4;
-  return n + (v >= 10) + (v >= 100) + (v >= 1000);
+static unsigned decimal_digits(uint32_t v) {
+  return 1 + (v >= 10) + (v >= 100) + (v >= 1000) + (v >= 10000) + (v >= 100000) + (v >= 1000000) +
+         (v >= 10000000) + (v >= 100000000) + (v >= 1000000000);
 }
 
-/* The digits are written in place, from the last one back. */
-void buf_u64(Buf *b, uint64_t v) {
-  unsigned len = decimal_digits(v);
-  if (b->cap - b->n < len) buf_reserve(b, len);
-  char *p = b->p + b->n + len;
-  b->n += len;
-  while (v >= 100) {
-    unsigned d = (unsigned)(v % 100) * 2;
+/* Writes the last [len] digits of [v] (zero-padded) so that they end at [end]. */
+static void put_digits(char *end, uint32_t v, unsigned len) {
+  char *p = end;
+  for (; len >= 2; len -= 2) {
+    unsigned d = (v % 100) * 2;
     v /= 100;
     *--p = digit_pairs[d + 1];
     *--p = digit_pairs[d];
   }
-  if (v >= 10) {
-    *--p = digit_pairs[v * 2 + 1];
-    *--p = digit_pairs[v * 2];
-  } else {
-    *--p = (char)('0' + v);
+  if (len) *--p = (char)('0' + v);
+}
+
+/* Timestamps and ids are mostly below 2^32: those take 32-bit divisions,
+ * and all digits are written in place, from the last one back. */
+void buf_u64(Buf *b, uint64_t v) {
+  if (b->cap - b->n < 20) buf_reserve(b, 20);
+  char *start = b->p + b->n;
+  if (v <= UINT32_MAX) {
+    unsigned len = decimal_digits((uint32_t)v);
+    put_digits(start + len, (uint32_t)v, len);
+    b->n += len;
+    return;
   }
+  /* Split into a head and 8-digit groups; the groups keep their zeros. */
+  uint32_t groups[3];
+  unsigned ng = 0;
+  while (v > UINT32_MAX) {
+    groups[ng++] = (uint32_t)(v % 100000000);
+    v /= 100000000;
+  }
+  unsigned len = decimal_digits((uint32_t)v);
+  put_digits(start + len, (uint32_t)v, len);
+  char *p = start + len;
+  while (ng) {
+    put_digits(p + 8, groups[--ng], 8);
+    p += 8;
+  }
+  b->n += (size_t)(p - start);
 }
 
 void buf_i64(Buf *b, int64_t v) {
