@@ -184,7 +184,9 @@ static int cmd_repl(int argc, char **argv) {
   RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
   int done = parse_options(argc, argv, &ro, &stack);
   if (done >= 0) return done;
-  ReplOptions o = { ro.allow_unsafe, ro.trace, ro.gas, (size_t)stack, argv + optind, argc - optind };
+  if (ro.trace_file) return cli_usage_error(prog, "repl: --trace-file is for avm run (the REPL traces on stdout)");
+  ReplOptions o = { .allow_unsafe = ro.allow_unsafe, .trace = ro.trace, .trace_format = ro.trace_format,
+                    .gas = ro.gas, .max_depth = (size_t)stack, .files = argv + optind, .nfiles = argc - optind };
   return repl_main(&o);
 }
 

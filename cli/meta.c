@@ -108,10 +108,12 @@ static int meta_trace(Session *s, const char *arg, int line, bool *quit) {
   (void)line, (void)quit;
   char *w = word_arg(arg);
   int st = EX_AVM_OK;
-  if (!*w) printf("trace is %s\n", session_tracing(s) ? "on" : "off");
-  else if (strcmp(w, "on") == 0) session_trace(s, true);
-  else if (strcmp(w, "off") == 0) session_trace(s, false);
-  else st = meta_error(EX_AVM_USAGE, ",trace: expected on or off, got '%s'", w);
+  TraceFormat f;
+  if (!*w) printf("trace is %s\n", session_tracing(s) ? trace_format_names[s->rt->trace.format] : "off");
+  else if (strcmp(w, "on") == 0) session_trace(s, true, TF_TEXT);
+  else if (strcmp(w, "off") == 0) session_trace(s, false, TF_TEXT);
+  else if (trace_format_parse(w, &f)) session_trace(s, true, f);
+  else st = meta_error(EX_AVM_USAGE, ",trace: expected on, off, text, json or mermaid, got '%s'", w);
   free(w);
   return st;
 }

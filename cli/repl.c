@@ -138,7 +138,7 @@ int repl_main(const ReplOptions *o) {
   r.buf = malloc(r.cap);
   if (!r.buf) abort();
   r.buf[0] = '\0';
-  if (o->trace) session_trace(r.s, true);
+  if (o->trace) session_trace(r.s, true, o->trace_format);
   if (terminal) {
     setlocale(LC_CTYPE, "");
     /* Ctrl-C sets the flag (and interrupts system calls: no SA_RESTART):

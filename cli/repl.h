@@ -4,10 +4,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "runtime/runtime.h"
 
 typedef struct ReplOptions {
   bool allow_unsafe;
   bool trace;          /* start with ,trace on */
+  TraceFormat trace_format;
   int64_t gas;         /* per input; < 0: no limit */
   size_t max_depth;    /* nested calls allowed */
   char **files;        /* loaded before the first prompt */

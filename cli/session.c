@@ -35,12 +35,11 @@ Tx *session_tx(const Session *s) { return s->last ? s->last->tx : NULL; }
 
 /* The trace goes to stdout an event at a time, so it interleaves with what
  * the program displays. */
-void session_trace(Session *s, bool on) {
-  if (on && !session_tracing(s)) {
-    trace_start(s->rt, stdout, TF_TEXT);
+void session_trace(Session *s, bool on, TraceFormat format) {
+  trace_stop(s->rt);
+  if (on) {
+    trace_start(s->rt, stdout, format);
     s->rt->trace.flush_at = 0;
-  } else if (!on) {
-    trace_stop(s->rt);
   }
 }
 

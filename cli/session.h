@@ -53,9 +53,9 @@ int session_value(Session *s, const char *text, size_t len, int line, Value *out
 /* The session's open transaction, or NULL. */
 Tx *session_tx(const Session *s);
 
-/* Prints the AVM trace of what runs on stdout as it happens (on), or
- * stops (off); session_tracing tells which. */
-void session_trace(Session *s, bool on);
+/* Prints the AVM trace of what runs on stdout as it happens (on, in
+ * [format]), or stops (off); session_tracing tells which. */
+void session_trace(Session *s, bool on, TraceFormat format);
 bool session_tracing(const Session *s);
 
 #endif
