@@ -217,14 +217,16 @@ HResult h_COMMIT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
   if (conflicts(rt, tx)) {
     /* Another program's commit changed what this one read: nothing of it
      * applies. */
-    tx_end(p);
     rt_log(rt, p, EV_TRANSACTION_ABORTED, tx->id, v_nil(), v_nil(), false);
+    tx_end(p);
     *out = v_bool(false);
     return H_DONE;
   }
   apply(rt, p, tx);
-  tx_end(p);
+  /* Logged while the transaction is still the program's: the entry
+   * carries its controller, as TransactionStarted does. */
   rt_log(rt, p, EV_TRANSACTION_COMMITTED, tx->id, v_nil(), v_nil(), false);
+  tx_end(p);
   *out = v_bool(true);
   return H_DONE;
 }
@@ -232,8 +234,8 @@ HResult h_COMMIT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) 
 void tx_abort(Runtime *rt, Program *p) {
   Tx *tx = p->tx;
   if (!tx) return;
-  tx_end(p);
   rt_log(rt, p, EV_TRANSACTION_ABORTED, tx->id, v_nil(), v_nil(), false);
+  tx_end(p);
 }
 
 HResult h_ABORT_TX(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
