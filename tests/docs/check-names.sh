@@ -6,6 +6,8 @@
 #   vm/instrs.def      INSTR(id, "name", min, max, layer, SAFE|UNSAFE, family, gas)
 #   stdlib/prelude.avm every top-level (define (name ...) ...)
 #   lang/desugar.c     the KEYWORDS list of special forms
+#   runtime/errors.def ERR(id, family, "Name"), the AVM errors
+#   runtime/events.def EV(id, "Name", text), the trace events
 #
 # Documented means:
 # * every primitive, instruction and prelude procedure has a heading that
@@ -17,7 +19,9 @@
 #   "N to M" or "N or more";
 # * every instruction has a row | `name` | LAYER | SAFETY | GAS | whose
 #   layer, safety (safe/unsafe) and gas agree with vm/instrs.def;
-# * every keyword appears in backquotes somewhere in docs/guide.md.
+# * every keyword appears in backquotes somewhere in docs/guide.md;
+# * every AVM error and trace event name appears in backquotes somewhere in
+#   docs/*.md.
 # Exit 0 if all is documented, 1 otherwise (one line per missing name).
 
 set -u -f
@@ -26,7 +30,8 @@ top=$(cd "$here/../.." && pwd) || exit 99
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-names.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
-for f in vm/prims.def vm/instrs.def stdlib/prelude.avm lang/desugar.c docs/guide.md; do
+for f in vm/prims.def vm/instrs.def stdlib/prelude.avm lang/desugar.c runtime/errors.def runtime/events.def \
+  docs/guide.md; do
   [ -r "$top/$f" ] || { echo "check-names.sh: error: cannot read $top/$f"; exit 99; }
 done
 set +f
@@ -79,7 +84,11 @@ awk -F'[ \t]*,[ \t]*' '
 sed -n '/^#define KEYWORDS/,/^$/p' "$top/lang/desugar.c" |
   grep -o 'X([a-z_]*, "[^"]*")' | sed 's/^X([a-z_]*, "\(.*\)")$/\1/' >"$tmp/keywords"
 
-for f in procs instrs keywords; do
+# AVM errors and trace events
+sed -n 's/^ERR([A-Z_]*, *[A-Za-z]*, *"\([A-Za-z]*\)").*/\1/p' "$top/runtime/errors.def" >"$tmp/errors"
+sed -n 's/^EV([A-Z_]*, *"\([A-Za-z]*\)".*/\1/p' "$top/runtime/events.def" >"$tmp/events"
+
+for f in procs instrs keywords errors events; do
   [ -s "$tmp/$f" ] || { echo "check-names.sh: error: no names extracted for $f"; exit 99; }
 done
 
@@ -106,7 +115,7 @@ awk -v sections="$tmp/sections" -v rows="$tmp/rows" '
     inblock = 1; isavm = ($0 ~ /^```avm([ \t]|$)/); next
   }
   inblock { if (isavm) code = code "\n" $0; next }
-  /^#/ {
+  /^#+[ \t]/ {
     flush()
     h = $0
     while (match(h, /`[^`]+`/)) {
@@ -168,9 +177,18 @@ while read -r kw; do
   grep -qF "\`$kw\`" "$top/docs/guide.md" || miss "keyword '$kw' (lang/desugar.c) does not appear as \`$kw\` in docs/guide.md"
 done <"$tmp/keywords"
 
-total=$(($(wc -l <"$tmp/procs") + $(wc -l <"$tmp/instrs") + $(wc -l <"$tmp/keywords")))
+cat $pages >"$tmp/all-pages"
+while read -r name; do
+  grep -qF "\`$name\`" "$tmp/all-pages" || miss "AVM error '$name' (runtime/errors.def) does not appear as \`$name\` in docs/*.md"
+done <"$tmp/errors"
+while read -r name; do
+  grep -qF "\`$name\`" "$tmp/all-pages" || miss "trace event '$name' (runtime/events.def) does not appear as \`$name\` in docs/*.md"
+done <"$tmp/events"
+
+total=0
+for f in procs instrs keywords errors events; do total=$((total + $(wc -l <"$tmp/$f"))); done
 if [ "$missing" -gt 0 ]; then
   echo "FAIL: $missing problems in the documentation of $total names (see tests/docs/check-names.sh)"
   exit 1
 fi
-echo "PASS: all $total names of vm/prims.def, vm/instrs.def, stdlib/prelude.avm and the keywords are documented"
+echo "PASS: all $total names of vm/prims.def, vm/instrs.def, stdlib/prelude.avm, the keywords, errors and trace events are documented"
