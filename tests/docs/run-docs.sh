@@ -29,7 +29,10 @@
 #   directory that holds a copy of examples/, with avm and avmc first in
 #   PATH; each command must exit with status 0 (to show a failure, write
 #   `avm run bad.avm; echo "exit status $?"`).
-# * Any other block (```scheme, ```sh, ...) is not run.
+# * Any other block (```scheme, ```sh, ...) is not run.  If its info
+#   string has a word from=PATH, the block must be an excerpt of the file
+#   PATH (relative to the top of the source tree): its lines must appear
+#   there, in a row, exactly.  Quotes of examples/ cannot drift either.
 # Fences start in column 1: a line "```avm ..." opens an example, a line
 # "```" closes it.
 #
@@ -78,7 +81,8 @@ mkdir "$tmp/bin" && ln -s "$avm" "$tmp/bin/avm" && ln -s "$avmc" "$tmp/bin/avmc"
 # awk splits the page into files under $tmp/x: for example N, N.avm, N.out,
 # N.err (if any) and N.attr; for the K-th command of console block N,
 # N.K.cmd and N.K.out.  The manifest lists them in page order:
-#   avm N LINE       cmd N K LINE
+#   avm N LINE       cmd N K LINE       excerpt N LINE PATH
+# (an excerpt's text is in N.excerpt)
 # Malformed pages make awk print "error: LINE: MESSAGE" and exit 2.
 mkdir "$tmp/x" || hard_error "mkdir failed"
 awk -v dir="$tmp/x" '
@@ -103,6 +107,7 @@ awk -v dir="$tmp/x" '
     if (state == "avm") print line > (dir "/" n ".avm")
     else if (state == "output") print line > (dir "/" n ".out")
     else if (state == "stderr") print line > (dir "/" n ".err")
+    else if (state == "other" && excerpt) print line > (dir "/" n ".excerpt")
     else if (state == "console") {
       if (substr(line, 1, 2) == "$ ") {
         k++
@@ -151,6 +156,14 @@ awk -v dir="$tmp/x" '
       fail(NR, "```" kind " block without an example before it")
     } else {
       state = "other"
+      excerpt = 0
+      for (j in words)
+        if (words[j] ~ /^from=./) {
+          n++
+          excerpt = 1
+          printf "" > (dir "/" n ".excerpt")
+          print "excerpt " n " " NR " " substr(words[j], 6) > (dir "/manifest")
+        }
     }
     next
   }
@@ -269,11 +282,31 @@ run_cmd() {
   [ $bad = 1 ] || passed=$((passed + 1))
 }
 
+# check_excerpt N LINE PATH: block N (from line LINE) is an excerpt of PATH
+check_excerpt() {
+  source_file=$top_srcdir/$3
+  [ -f "$source_file" ] || hard_error "$page:$2: from=$3: no such file in the source tree"
+  if awk 'NR == FNR { want[++m] = $0; next }
+          { have[++n] = $0 }
+          END {
+            for (i = 1; i + m - 1 <= n; i++) {
+              for (j = 1; j <= m && have[i + j - 1] == want[j]; j++) ;
+              if (j > m) exit 0
+            }
+            exit 1
+          }' "$tmp/x/$1.excerpt" "$source_file"; then
+    passed=$((passed + 1))
+  else
+    fail_example "$2" "this block is not an excerpt of $3 (its lines must appear there in a row, exactly)"
+  fi
+}
+
 if [ -f "$tmp/x/manifest" ]; then
   while read -r kind a b c; do
     case $kind in
       avm) run_avm "$a" "$b" ;;
       cmd) run_cmd "$a" "$b" "$c" ;;
+      excerpt) check_excerpt "$a" "$b" "$c" ;;
     esac
   done <"$tmp/x/manifest"
 fi
