@@ -3,9 +3,11 @@
 # commands' --help text shows, so a new option or command cannot go
 # undocumented:
 # * every long option (--name) that `avm --help`, `avm run --help` or
-#   `avmc --help` prints appears in man/avm.1 or man/avmc.1 (as \-\-name);
+#   `avmc --help` prints appears in the OPTIONS section of man/avm.1 or
+#   man/avmc.1 (as \-\-name);
+# * every default value "(default N)" they state appears in the page;
 # * every command in their Usage lines (avm run, avmc build, ...) has a
-#   .B, .TP or .SS line of its own in the page;
+#   .B line of its own in the COMMANDS section of the page;
 # * every exit status of cli/exitcodes.h is listed (.B N) in the EXIT STATUS
 #   section of avm.1, and each status avmc --help names in avmc.1;
 # * when groff is installed, each page formats without warnings.
@@ -33,16 +35,23 @@ problem() { echo "FAIL: $*"; problems=$((problems + 1)); }
 # one help text against one man page
 check() {
   page=$top/man/$1 prog=$2 help=$3
-  # options: --name (with or without =VALUE or an argument)
+  # options: --name (with or without =VALUE or an argument), in OPTIONS;
+  # roff's \- read as -
+  sed -n '/^\.SH "\{0,1\}OPTIONS/,/^\.SH/p' "$page" | sed 's/\\-/-/g' >"$tmp/options"
   for opt in $(grep -o -- '--[a-z][a-z0-9-]*' "$help" | sort -u); do
-    roff=$(printf '%s\n' "$opt" | sed 's/-/\\\\-/g')
-    grep -q -- "$roff" "$page" || grep -q -- "$opt" "$page" ||
-      problem "man/$1 does not document option $opt (from $prog --help); write it as \\fB$(printf '%s' "$opt" | sed 's/-/\\-/g')\\fR"
+    grep -Eq -- "(^|[^a-z0-9-])$opt([^a-z0-9-]|\$)" "$tmp/options" ||
+      problem "man/$1 does not document option $opt (from $prog --help) in its OPTIONS section; write it as .B $(printf '%s' "$opt" | sed 's/-/\\-/g')"
   done
-  # commands: "Usage: PROG CMD ..." and "       PROG CMD ..." lines
+  # defaults the help states: "(default 2000000)"
+  for d in $(sed -n 's/.*(default \([0-9][0-9]*\)).*/\1/p' "$help"); do
+    grep -q "$d" "$page" || problem "man/$1 does not give the default $d that $prog --help states"
+  done
+  # commands: "Usage: PROG CMD ..." and "       PROG CMD ..." lines, each
+  # with a ".B CMD" line in the COMMANDS section
+  sed -n '/^\.SH "\{0,1\}COMMANDS/,/^\.SH/p' "$page" >"$tmp/commands"
   for cmd in $(sed -n "s/^\(Usage:\)\{0,1\} *$prog \([a-z][a-z-]*\)\( .*\)\{0,1\}\$/\2/p" "$help" | sort -u); do
-    grep -q "^\.\(B\|TP\|SS\|SH\) *\"\{0,1\}\($prog \)\{0,1\}$cmd\b" "$page" ||
-      problem "man/$1 has no .B, .TP or .SS line for the command '$prog $cmd' (from $prog --help)"
+    grep -q "^\.B  *$cmd *\$" "$tmp/commands" ||
+      problem "man/$1 has no '.B $cmd' line in its COMMANDS section for '$prog $cmd' (from $prog --help)"
   done
   # exit statuses the help names
   sed -n '/^Exit status/,$p' "$help" | grep -o '[0-9][0-9]*' >"$tmp/codes"
