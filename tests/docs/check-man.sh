@@ -16,7 +16,8 @@
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd) || exit 99
-top=$(cd "$here/../.." && pwd) || exit 99
+# DOCS_SRCDIR: another source tree to check (tests/docs/selftest.sh)
+top=${DOCS_SRCDIR:-$(cd "$here/../.." && pwd)} || exit 99
 avm=${AVM:-$here/../../avm}
 avmc=${AVMC:-$here/../../avmc}
 for b in "$avm" "$avmc"; do

@@ -26,7 +26,8 @@
 
 set -u -f
 here=$(cd "$(dirname "$0")" && pwd) || exit 99
-top=$(cd "$here/../.." && pwd) || exit 99
+# DOCS_SRCDIR: another source tree to check (tests/docs/selftest.sh)
+top=${DOCS_SRCDIR:-$(cd "$here/../.." && pwd)} || exit 99
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-names.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
