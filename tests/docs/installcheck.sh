@@ -61,9 +61,10 @@ for m in avm.1 avmc.1; do
   if [ ! -f "$mandir/man1/$m" ]; then
     problem "$mandir/man1/$m is not installed"
   elif command -v groff >/dev/null 2>&1; then
-    groff -man -Tutf8 -ww "$mandir/man1/$m" >out 2>err || problem "groff cannot format $m"
+    # plain text: no bold or underline
+    groff -man -Tutf8 -ww -P-c -P-b -P-u "$mandir/man1/$m" >out 2>err || problem "groff cannot format $m"
     [ -s err ] && problem "groff warns about $m: $(cat err)"
-    grep -q 'SYNOPSIS' out || problem "$m does not format to a man page"
+    grep -q "^ *${m%.1} - " out && grep -q '^SYNOPSIS' out || problem "$m does not format to a man page"
   fi
 done
 for page in "$srcdir"/docs/*.md; do
