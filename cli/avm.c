@@ -1,4 +1,6 @@
-/* cli/avm.c — the VM driver: avm run (and avm FILE). */
+/* cli/avm.c — the VM driver: avm run (and avm FILE), avm repl (and avm
+ * alone at a terminal). */
+#include <errno.h>
 #include <getopt.h>
 #include <gc.h>
 #include <stdio.h>
@@ -6,62 +8,96 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/common.h"
+#include "cli/repl.h"
 #include "runtime/runtime.h"
+#include "stdlib/prelude.h"
 
 static const char *prog = "avm";
+
+/* The REPL's meta-command names, from the one table of them. */
+static const char meta_names[] =
+#define META(id, name, kind, syn, help) " ," name
+#include "cli/meta.def"
+#undef META
+    ;
 
 static void usage(FILE *out) {
   fprintf(out,
           "Usage: avm run [OPTION]... FILE [-- ARG...]\n"
           "       avm FILE [-- ARG...]\n"
+          "       avm repl [OPTION]... [FILE]...\n"
+          "       avm                  (the REPL at a terminal; else runs stdin as a program)\n"
           "\n"
-          "Runs FILE, a program in source (.avm) or bytecode (.avmb) form, and prints\n"
-          "the value of its last expression.  (command-line) gives the ARGs.\n"
+          "avm run runs FILE, a program in source (.avm) or bytecode (.avmb) form,\n"
+          "and prints the value of its last expression.  (command-line) gives the ARGs.\n"
+          "\n"
+          "avm repl starts an interactive session: each input is evaluated in one\n"
+          "long-lived AVM (definitions, behaviors, objects and their state, an open\n"
+          "transaction all carry over) and its value printed.  FILEs are loaded\n"
+          "first.  Meta-commands (,help explains them):\n"
+          " %s\n"
+          "At a terminal lines are edited with Emacs keys, Tab completes names,\n"
+          "history is kept in ~/.avm_history (or $AVM_HISTORY), Ctrl-C interrupts\n"
+          "a running input and Ctrl-D leaves.  Input from a pipe or file is read\n"
+          "without prompts.\n"
           "\n"
           "Options:\n"
           "      --allow-unsafe  run programs that use unsafe AVM instructions\n"
           "      --stack N       allow N nested calls (default %d)\n"
-          "      --trace         print the AVM execution trace on stderr\n"
-          "      --gas N         stop the program once it has used N units of gas\n"
+          "      --trace[=FORMAT]  print the AVM execution trace as it happens (run: on\n"
+          "                      stderr; repl: on stdout, as ,trace on); FORMAT is\n"
+          "                      text (the default), json or mermaid\n"
+          "      --trace-file PATH  print the trace to PATH instead (implies --trace)\n"
+          "      --gas N         stop a program once it has used N units of gas\n"
+          "                      (repl: each input, as ,gas N)\n"
           "  -h, --help          show this help\n"
           "  -V, --version       show the version\n"
           "\n"
           "Exit status: 0 success, 1 runtime error, 2 compile error or invalid\n"
-          "bytecode, 64 usage error, 66 unreadable input.\n",
-          AVM_DEFAULT_MAX_DEPTH);
+          "bytecode, 64 usage error, 66 unreadable input.  avm repl exits with 0 at a\n"
+          "terminal; with piped input, 0 when every input went well, else the status\n"
+          "of the first that failed; N after (exit N).\n",
+          meta_names, AVM_DEFAULT_MAX_DEPTH);
 }
 
 typedef struct RunOptions {
   bool trace;
+  TraceFormat trace_format;
+  const char *trace_file;   /* NULL: stderr */
   bool allow_unsafe;
   int64_t gas;   /* < 0: unlimited */
 } RunOptions;
 
-/* Prints the trace on stderr through a buffered stream of its own (stderr
- * itself is unbuffered: a write per character). */
-static void print_trace(const Runtime *rt) {
-  if (!rt->trace.n) return;
-  int fd = dup(2);
-  FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!out) out = stderr;
-  for (size_t j = 0; j < rt->trace.n; j++) trace_print_entry(out, &rt->trace.entries[j]);
-  if (out != stderr) fclose(out);
+/* Opens where the trace goes; NULL (after a message) if it cannot. */
+static FILE *open_trace(const RunOptions *o) {
+  if (!o->trace_file) return stderr;
+  FILE *f = fopen(o->trace_file, "w");
+  if (!f) cli_error(prog, "cannot write the trace to '%s': %s", o->trace_file, strerror(errno));
+  return f;
 }
 
-/* Runs the top-level program of [m] on the AVM interpreter to its end. */
-static int run_module(VM *vm, Module *m, const RunOptions *o) {
+/* Runs the top-level program of [m] on the AVM interpreter to its end; a
+ * runtime error is reported through [d]. */
+static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
   vm_link(vm, m);
   Runtime *rt = rt_new(vm, "local");
-  rt->trace.enabled = o->trace;
   rt->gas_limit = o->gas;
   rt->allow_unsafe = o->allow_unsafe;
+  FILE *trace = NULL;
+  if (o->trace) {
+    if (!(trace = open_trace(o))) return EX_AVM_IOERR;
+    trace_start(rt, trace, o->trace_format);
+  }
   rt_load_module(rt, m, stderr);
   Program *p = rt_run_main(rt, proto_main_closure(m));
   fflush(stdout);
-  print_trace(rt);
+  if (trace && (!trace_stop(rt) || (trace != stderr && fclose(trace) != 0))) {
+    cli_error(prog, "cannot write the trace: %s", strerror(errno));
+    return EX_AVM_IOERR;
+  }
   if (p->status == PS_FAILED) {
     if (vm->exit_requested) return vm->exit_requested - 1;
-    vm_print_error(stderr, &p->error);
+    vm_report_error(d, &p->error);
     return EX_AVM_RUNTIME;
   }
   if (p->result.tag != T_UNSPEC) {
@@ -71,37 +107,46 @@ static int run_module(VM *vm, Module *m, const RunOptions *o) {
   return fflush(stdout) == 0 ? EX_AVM_OK : EX_AVM_IOERR;
 }
 
-static int cmd_run(int argc, char **argv) {
-  static const struct option longopts[] = {
-    { "allow-unsafe", no_argument, NULL, 'u' },
-    { "stack", required_argument, NULL, 's' },
-    { "trace", no_argument, NULL, 't' },
-    { "gas", required_argument, NULL, 'g' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
-  };
-  bool allow_unsafe = false;
-  long stack = AVM_DEFAULT_MAX_DEPTH;
-  RunOptions ro = { false, false, -1 };
+/* The options avm run and avm repl share, in getopt_long's form. */
+static const struct option longopts[] = {
+  { "allow-unsafe", no_argument, NULL, 'u' },
+  { "stack", required_argument, NULL, 's' },
+  { "trace", optional_argument, NULL, 't' },
+  { "trace-file", required_argument, NULL, 'T' },
+  { "gas", required_argument, NULL, 'g' },
+  { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'V' },
+  { NULL, 0, NULL, 0 },
+};
+
+/* Parses the options; -1 to go on, else the exit status to leave with. */
+static int parse_options(int argc, char **argv, RunOptions *ro, long *stack) {
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
     switch (c) {
-      case 'u': allow_unsafe = ro.allow_unsafe = true; break;
+      case 'u': ro->allow_unsafe = true; break;
       case 's': {
         char *end;
-        stack = strtol(optarg, &end, 10);
-        if (*end || stack < 1 || stack > 100000000)
+        *stack = strtol(optarg, &end, 10);
+        if (*end || *stack < 1 || *stack > 100000000)
           return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
         break;
       }
-      case 't': ro.trace = true; break;
+      case 't':
+        ro->trace = true;
+        if (optarg && !trace_format_parse(optarg, &ro->trace_format))
+          return cli_usage_error(prog, "--trace: unknown format '%s' (text, json or mermaid)", optarg);
+        break;
+      case 'T':
+        ro->trace = true;
+        ro->trace_file = optarg;
+        break;
       case 'g': {
         char *end;
         long long g = strtoll(optarg, &end, 10);
         if (*end || g < 0) return cli_usage_error(prog, "--gas: expected a non-negative number, got '%s'", optarg);
-        ro.gas = g;
+        ro->gas = g;
         break;
       }
       case 'h': usage(stdout); return EX_AVM_OK;
@@ -109,6 +154,14 @@ static int cmd_run(int argc, char **argv) {
       default: return cli_usage_error(prog, "invalid option");
     }
   }
+  return -1;
+}
+
+static int cmd_run(int argc, char **argv) {
+  long stack = AVM_DEFAULT_MAX_DEPTH;
+  RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
+  int done = parse_options(argc, argv, &ro, &stack);
+  if (done >= 0) return done;
   if (optind >= argc) return cli_usage_error(prog, "run: missing program file");
   const char *file = argv[optind++];
   if (optind < argc && strcmp(argv[optind], "--") == 0) optind++;
@@ -118,14 +171,32 @@ static int cmd_run(int argc, char **argv) {
   for (int j = argc - 1; j >= optind; j--) args = v_cons(v_cstring(argv[j]), args);
   vm->command_line = args;
   int status = EX_AVM_OK;
-  Module *m = cli_load_program(vm, file, allow_unsafe, true, &status);
+  Diag d;
+  diag_init(&d, stderr);
+  prelude_add_source(&d);
+  Module *m = cli_load_program(&d, vm, file, ro.allow_unsafe, true, &status);
   if (!m) return status;
-  return run_module(vm, m, &ro);
+  return run_module(&d, vm, m, &ro);
+}
+
+static int cmd_repl(int argc, char **argv) {
+  long stack = AVM_DEFAULT_MAX_DEPTH;
+  RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
+  int done = parse_options(argc, argv, &ro, &stack);
+  if (done >= 0) return done;
+  ReplOptions o = { ro.allow_unsafe, ro.trace, ro.gas, (size_t)stack, argv + optind, argc - optind };
+  return repl_main(&o);
 }
 
 int main(int argc, char **argv) {
   GC_INIT();
-  if (argc < 2) return cli_usage_error(prog, "missing command (run) or program file");
+  if (argc < 2) {
+    /* avm alone: the REPL for a person at a terminal, else the program
+     * that comes on stdin. */
+    if (isatty(STDIN_FILENO)) return cmd_repl(1, argv);
+    char *run_stdin[] = { argv[0], "-", NULL };
+    return cmd_run(2, run_stdin);
+  }
   const char *cmd = argv[1];
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);
@@ -136,6 +207,7 @@ int main(int argc, char **argv) {
     return EX_AVM_OK;
   }
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "repl") == 0) return cmd_repl(argc - 1, argv + 1);
   if (cmd[0] == '-' && cmd[1] != '\0') return cmd_run(argc, argv);
   size_t n = strlen(cmd);
   if ((n > 4 && strcmp(cmd + n - 4, ".avm") == 0) || (n > 5 && strcmp(cmd + n - 5, ".avmb") == 0) ||

@@ -42,13 +42,13 @@ static char *default_output(const char *in) {
 static int write_file(const char *path, const unsigned char *data, size_t len) {
   FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
   if (!f) {
-    fprintf(stderr, "%s: error: cannot write %s: %s\n", prog, path, strerror(errno));
+    cli_error(prog, "cannot write %s: %s", path, strerror(errno));
     return EX_AVM_IOERR;
   }
   size_t put = fwrite(data, 1, len, f);
   int bad = (f == stdout ? fflush(f) : fclose(f)) != 0 || put != len;
   if (bad) {
-    fprintf(stderr, "%s: error: cannot write %s\n", prog, path);
+    cli_error(prog, "cannot write %s", path);
     return EX_AVM_IOERR;
   }
   return EX_AVM_OK;
@@ -95,7 +95,9 @@ int main(int argc, char **argv) {
   const char *input = argv[optind];
   VM *vm = cli_new_vm();
   int status = EX_AVM_OK;
-  Module *m = cli_load_program(vm, input, build ? allow_unsafe : true, false, &status);
+  Diag d;
+  diag_init(&d, stderr);
+  Module *m = cli_load_program(&d, vm, input, build ? allow_unsafe : true, false, &status);
   if (!m) return status;
   if (disasm) {
     disasm_module(stdout, m, verbose);

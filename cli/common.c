@@ -65,7 +65,7 @@ static Module *load_bytecode(const char *path, const char *data, size_t len, boo
   return m;
 }
 
-Module *cli_load_program(VM *vm, const char *path, bool allow_unsafe, bool for_run, int *status) {
+Module *cli_load_program(Diag *d, VM *vm, const char *path, bool allow_unsafe, bool for_run, int *status) {
   size_t len;
   char *data = cli_read_file(path, &len);
   if (!data) {
@@ -82,12 +82,10 @@ Module *cli_load_program(VM *vm, const char *path, bool allow_unsafe, bool for_r
     free(data);
     return m;
   }
-  Diag d;
-  diag_init(&d, stderr);
   /* The source text stays alive for diagnostics and line quoting. */
-  const char *name = diag_add_source(&d, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len);
-  CompOptions opt = { allow_unsafe };
-  Module *m = comp_source(&d, vm, name, data, len, &opt);
+  const char *name = diag_add_source(d, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len);
+  CompOptions opt = { .allow_unsafe = allow_unsafe };
+  Module *m = comp_source(d, vm, name, data, len, &opt);
   if (!m) *status = EX_AVM_COMPILE;
   return m;
 }
@@ -105,4 +103,13 @@ int cli_usage_error(const char *prog, const char *fmt, ...) {
   fprintf(stderr, "\nTry '%s --help'.\n", prog);
   va_end(ap);
   return EX_AVM_USAGE;
+}
+
+void cli_error(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: error: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
 }

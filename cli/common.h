@@ -15,11 +15,16 @@ char *cli_read_file(const char *path, size_t *len);
 VM *cli_new_vm(void);
 
 /* Loads [path] as bytecode (by its magic number) or compiles it as source.
- * On failure prints diagnostics and sets *status to the exit status. */
-Module *cli_load_program(VM *vm, const char *path, bool allow_unsafe, bool for_run, int *status);
+ * On failure prints diagnostics and sets *status to the exit status.  A
+ * source text stays registered with [d], for the runtime errors it may
+ * report later. */
+Module *cli_load_program(Diag *d, VM *vm, const char *path, bool allow_unsafe, bool for_run, int *status);
 
 void cli_print_version(const char *prog);
 /* Prints "PROG: MESSAGE\nTry 'PROG --help'.\n" and returns EX_AVM_USAGE. */
 int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "PROG: error: MESSAGE" on stderr. */
+void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

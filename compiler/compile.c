@@ -9,9 +9,11 @@
  * Calls in tail position become TAILCALL; a named let whose name is only
  * called in tail position compiles to a loop with no call at all. */
 #include <gc.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compiler/compiler.h"
+#include "util/suggest.h"
 
 #define MAX_REGS 65000
 
@@ -162,7 +164,7 @@ static uint32_t emit(FuncState *fs, Instr in, Loc loc) {
     fs->capcode = cap;
   }
   fs->code[fs->ncode] = in;
-  fs->lines[fs->ncode] = (LineInfo){ loc.line, loc.col };
+  fs->lines[fs->ncode] = (LineInfo){ loc.line, loc.col, loc.end_line, loc.end_col };
   return fs->ncode++;
 }
 
@@ -305,6 +307,68 @@ static void check_instr(FuncState *fs, int in, Loc loc) {
   note_use(fs, sym_intern_cstr(ii->name), loc, true);
 }
 
+/* {===== Unbound variables =====} */
+
+/* What a "did you mean" suggestion is: a misspelt special form's operands
+ * are not expressions, so their own errors would only be noise. */
+enum { SUG_LOCAL, SUG_GLOBAL, SUG_FORM };
+
+static bool is_local(FuncState *fs, Symbol *name) {
+  for (FuncState *f = fs; f; f = f->parent)
+    for (int j = f->nvars - 1; j >= 0; j--)
+      if (f->vars[j].name == name) return true;
+  return false;
+}
+
+/* Whether [e] names a variable bound nowhere: no local, no definition in
+ * this module, no global of the VM (prelude, primitives, instructions). */
+static bool is_unbound_ref(FuncState *fs, const Core *e) {
+  if (e->kind != CK_REF || e->u.ref.builtin || is_local(fs, e->u.ref.name)) return false;
+  return !defined_here(fs->c, e->u.ref.name) && vm_global_value(fs->c, e->u.ref.name).tag == T_UNDEF;
+}
+
+/* Offers every name the code at [fs] could mean, nearest scope first:
+ * locals from the innermost out, the module's definitions, the VM's
+ * globals (prelude, primitives, AVM instructions), the special forms. */
+static void suggest_in_scope(FuncState *fs, Suggest *s) {
+  for (FuncState *f = fs; f; f = f->parent)
+    for (int j = f->nvars - 1; j >= 0; j--) suggest_consider(s, f->vars[j].name->name, SUG_LOCAL);
+  Module *m = fs->c->m;
+  for (uint32_t g = 0; g < m->nglobals; g++)
+    if (m->gflags[g] & GF_DEFINED) suggest_consider(s, m->globals[g]->name, SUG_GLOBAL);
+  const Globals *vg = &fs->c->vm->globals;
+  for (size_t g = 0; g < vg->count; g++)
+    if (vg->values[g].tag != T_UNDEF) suggest_consider(s, vg->names[g]->name, SUG_GLOBAL);
+  for (int j = 0; j < desugar_nspecial_forms; j++)
+    if (desugar_special_forms[j]) suggest_consider(s, desugar_special_forms[j], SUG_FORM);
+}
+
+static void __attribute__((format(printf, 3, 4))) warn(Diag *d, Loc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, loc, "warning", fmt, ap);
+  va_end(ap);
+}
+
+/* With open_globals (the REPL) a procedure may use a name no input has
+ * defined yet, since a later one can define it before the procedure runs:
+ * a warning then, and a lookup at run time. */
+static bool defers_unbound(FuncState *fs) {
+  return fs->c->opt && fs->c->opt->open_globals && fs->parent;
+}
+
+/* Reports [name] unbound at [loc], with a note naming the closest name in
+ * scope if one is close enough; returns that name's SUG_* kind, or -1. */
+static int report_unbound(FuncState *fs, Symbol *name, Loc loc) {
+  Suggest s;
+  suggest_init(&s, name->name);
+  suggest_in_scope(fs, &s);
+  diag_error(fs->c->d, loc, "unbound variable '%s'", name->name);
+  if (!s.best) return -1;
+  diag_note(fs->c->d, loc, "did you mean '%s'?", s.best);
+  return s.best_kind;
+}
+
 /* {===== Expressions =====} */
 
 static void compile(FuncState *fs, Core *e, int dst, const Ctx *ctx);
@@ -334,6 +398,8 @@ static int expr_any(FuncState *fs, Core *e) {
   return r;
 }
 
+
+
 static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   Comp *c = fs->c;
   Symbol *name = e->u.ref.name;
@@ -360,7 +426,8 @@ static void compile_ref(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
       int p = prim_of(c, name);
       if (p >= PRIM__COUNT) check_instr(fs, p - PRIM__COUNT, e->loc);
       else if (!defined_here(c, name) && vm_global_value(c, name).tag == T_UNDEF)
-        diag_error(c->d, e->loc, "unbound variable '%s'", name->name);
+        if (defers_unbound(fs)) warn(c->d, e->loc, "'%s' is not defined yet", name->name);
+        else report_unbound(fs, name, e->loc);
       else
         note_use(fs, name, e->loc, false);
       emit(fs, iABx(OP_GETGLOBAL, r, (int32_t)global_index(c, name)), e->loc);
@@ -389,9 +456,7 @@ static bool int_const(const Core *e, int64_t *out) {
 static int call_prim(FuncState *fs, Core *fn) {
   if (fn->kind != CK_REF) return -1;
   if (fn->u.ref.builtin) return builtin_prim(fn->u.ref.name);
-  for (FuncState *f = fs; f; f = f->parent)
-    for (int j = f->nvars - 1; j >= 0; j--)
-      if (f->vars[j].name == fn->u.ref.name) return -1;
+  if (is_local(fs, fn->u.ref.name)) return -1;
   return prim_of(fs->c, fn->u.ref.name);
 }
 
@@ -540,6 +605,13 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
       fs->freereg = save;
       return;
     }
+  }
+  if (is_unbound_ref(fs, fn) && !defers_unbound(fs)) {
+    /* (defin (f x) ...): one error for the head, none for what follows. */
+    if (report_unbound(fs, fn->u.ref.name, fn->loc) != SUG_FORM)
+      for (int j = 0; j < n; j++) compile(fs, e->u.call.args[j], alloc_reg(fs, e->loc), &NONTAIL);
+    fs->freereg = save;
+    return;
   }
   /* An ordinary call: callee and arguments in consecutive registers. */
   int base;
@@ -1136,8 +1208,12 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
       c.m->decls = nd;
     } else {
       if (last) {
-        Ctx tail = { true, NULL };
-        compile(&main, e, 0, &tail);
+        /* Not a tail call: the program's frame stays, so a runtime error
+         * in what it calls has "in the program" at the bottom of its
+         * backtrace. */
+        int r = alloc_reg(&main, e->loc);
+        compile(&main, e, r, &NONTAIL);
+        emit(&main, iABC(OP_RET, r, 0, 0), e->loc);
         last_value = j;
       } else {
         compile(&main, e, alloc_reg(&main, e->loc), &NONTAIL);
@@ -1161,10 +1237,14 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
   return c.m;
 }
 
+Module *comp_syntax(Diag *d, VM *vm, const char *file, const SyntaxList *sl, const CompOptions *opt) {
+  CoreProgram prog;
+  if (!desugar_program(d, sl, &prog)) return NULL;
+  return comp_module(d, vm, &prog, file, opt);
+}
+
 Module *comp_source(Diag *d, VM *vm, const char *file, const char *text, size_t len, const CompOptions *opt) {
   SyntaxList sl;
-  if (!read_source(d, file, text, len, &sl)) return NULL;
-  CoreProgram prog;
-  if (!desugar_program(d, &sl, &prog)) return NULL;
-  return comp_module(d, vm, &prog, file, opt);
+  if (!read_source_from(d, file, text, len, opt ? opt->first_line : 1, &sl)) return NULL;
+  return comp_syntax(d, vm, file, &sl, opt);
 }

@@ -8,6 +8,10 @@
 
 typedef struct CompOptions {
   bool allow_unsafe;   /* unsafe instructions compile and mark the module */
+  int first_line;      /* line number of the text's first line (0: 1) */
+  /* Procedures may use globals nobody has defined yet (a warning, not an
+   * error): the REPL, where a later input can define them. */
+  bool open_globals;
 } CompOptions;
 
 /* Compiles a desugared program.  Names are resolved against the module's
@@ -17,6 +21,9 @@ Module *comp_module(Diag *d, VM *vm, const CoreProgram *prog, const char *file, 
 
 /* Reads, desugars and compiles [text]; the one path every tool uses. */
 Module *comp_source(Diag *d, VM *vm, const char *file, const char *text, size_t len, const CompOptions *opt);
+/* Desugars and compiles data already read: the REPL reads an input once
+ * and compiles each of its top-level forms as a module of its own. */
+Module *comp_syntax(Diag *d, VM *vm, const char *file, const SyntaxList *sl, const CompOptions *opt);
 
 /* compiler/writer.c: the .avmb image of an unlinked module, in a malloc'd
  * buffer.  The same module always gives the same bytes. */

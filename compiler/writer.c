@@ -6,27 +6,15 @@
 #include "compiler/compiler.h"
 #include "vm/avmb.h"
 
-typedef struct Buf { unsigned char *p; size_t len, cap; } Buf;
-
-static void put(Buf *b, const void *data, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 4096;
-    while (cap < b->len + n) cap *= 2;
-    unsigned char *np = realloc(b->p, cap);
-    if (!np) abort();
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, data, n);
-  b->len += n;
-}
+/* Sections are assembled in a util Buf; bytes go in little-endian. */
+static void put(Buf *b, const void *data, size_t n) { buf_put(b, data, n); }
 static void u8(Buf *b, unsigned v) { unsigned char c = (unsigned char)v; put(b, &c, 1); }
 static void u16(Buf *b, unsigned v) { u8(b, v & 0xFF); u8(b, (v >> 8) & 0xFF); }
 static void u32(Buf *b, uint32_t v) { u16(b, v & 0xFFFF); u16(b, v >> 16); }
 static void u64(Buf *b, uint64_t v) { u32(b, (uint32_t)v); u32(b, (uint32_t)(v >> 32)); }
 static void str(Buf *b, const char *s, size_t n) { u32(b, (uint32_t)n); put(b, s, n); }
 static void patch32(Buf *b, size_t at, uint32_t v) {
-  for (int j = 0; j < 4; j++) b->p[at + (size_t)j] = (unsigned char)(v >> (8 * j));
+  for (int j = 0; j < 4; j++) b->p[at + (size_t)j] = (char)(unsigned char)(v >> (8 * j));
 }
 
 /* Writes a constant in pre-order with an explicit work stack, so deeply
@@ -110,6 +98,8 @@ static void proto(Buf *b, const Module *m, const Proto *p) {
   for (uint32_t j = 0; j < p->ncode; j++) {
     u32(b, (uint32_t)p->lines[j].line);
     u32(b, (uint32_t)p->lines[j].col);
+    u32(b, (uint32_t)p->lines[j].end_line);
+    u32(b, (uint32_t)p->lines[j].end_col);
   }
   u32(b, p->nk);
   for (uint32_t j = 0; j < p->nk; j++) value(b, p->k[j]);
@@ -153,19 +143,19 @@ unsigned char *avmb_write(const Module *m, size_t *len) {
   u32(&b, (m->flags & MODULE_UNSAFE) ? AVMB_FLAG_UNSAFE : 0);
   u32(&b, 0);  /* CRC, patched below */
   u32(&b, nsec);
-  size_t table = b.len;
+  size_t table = b.n;
   for (uint32_t s = 0; s < nsec; s++) { u32(&b, 0); u32(&b, 0); u32(&b, 0); }
   for (uint32_t s = 0; s < nsec; s++) {
     uint32_t tag = avmb_fourcc(tags[s]);
-    size_t start = b.len;
+    size_t start = b.n;
     section(&b, m, tag);
     patch32(&b, table + 12 * s, tag);
     patch32(&b, table + 12 * s + 4, (uint32_t)start);
-    patch32(&b, table + 12 * s + 8, (uint32_t)(b.len - start));
+    patch32(&b, table + 12 * s + 8, (uint32_t)(b.n - start));
   }
   uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, b.p + AVMB_HEADER_LEN, (uInt)(b.len - AVMB_HEADER_LEN));
+  crc = crc32(crc, (const Bytef *)b.p + AVMB_HEADER_LEN, (uInt)(b.n - AVMB_HEADER_LEN));
   patch32(&b, 16, (uint32_t)crc);
-  *len = b.len;
-  return b.p;
+  *len = b.n;
+  return (unsigned char *)b.p;
 }

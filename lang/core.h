@@ -19,6 +19,9 @@ typedef enum CoreKind {
   CK_DECL       /* top-level behavior or pure declaration */
 } CoreKind;
 
+/* What a reserved word of lang/keywords.def is. */
+typedef enum KeywordKind { KW_FORM, KW_DECL, KW_AUX } KeywordKind;
+
 typedef enum DeclForm { DF_BEHAVIOR, DF_PURE } DeclForm;
 
 typedef struct Core Core;
@@ -46,6 +49,12 @@ typedef struct CoreProgram {
   Core **forms;
   int n;
 } CoreProgram;
+
+/* The names of the special forms and declarations, for "did you mean";
+ * entries for keywords that only appear inside forms (else, =>, ...) are
+ * NULL. */
+extern const char *const desugar_special_forms[];
+extern const int desugar_nspecial_forms;
 
 /* Desugars a whole file.  Reports every error to [d]; false if any. */
 bool desugar_program(Diag *d, const SyntaxList *in, CoreProgram *out);

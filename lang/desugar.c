@@ -14,38 +14,33 @@ typedef struct DS {
 
 /* {===== Keywords =====} */
 
-#define KEYWORDS(X)                                                  \
-  X(quote, "quote") X(quasiquote, "quasiquote") X(unquote, "unquote") \
-  X(unquote_splicing, "unquote-splicing") X(lambda, "lambda")        \
-  X(define, "define") X(let, "let") X(let_star, "let*")              \
-  X(letrec, "letrec") X(letrec_star, "letrec*") X(if, "if")          \
-  X(cond, "cond") X(case, "case") X(when, "when") X(unless, "unless") \
-  X(and, "and") X(or, "or") X(begin, "begin") X(match, "match")      \
-  X(do, "do") X(else, "else") X(arrow, "=>") X(bind, "<-")           \
-  X(behavior, "behavior") X(pure, "pure") X(underscore, "_")         \
-  X(nothing, "nothing") X(just, "just") X(dots, "...")
-
 static struct {
-#define X(id, s) Symbol *kw_##id;
-  KEYWORDS(X)
-#undef X
+#define KW(id, s, kind) Symbol *kw_##id;
+#include "lang/keywords.def"
+#undef KW
 } K;
 
 static void init_keywords(void) {
   if (K.kw_quote) return;
-#define X(id, s) K.kw_##id = sym_intern_cstr(s);
-  KEYWORDS(X)
-#undef X
+#define KW(id, s, kind) K.kw_##id = sym_intern_cstr(s);
+#include "lang/keywords.def"
+#undef KW
 }
 
+/* A special form's name, which no binding may take. */
 static bool is_keyword(Symbol *s) {
-#define X(id, str) if (s == K.kw_##id && s != K.kw_else && s != K.kw_arrow && s != K.kw_bind && \
-                       s != K.kw_underscore && s != K.kw_nothing && s != K.kw_just && s != K.kw_dots && \
-                       s != K.kw_behavior && s != K.kw_pure) return true;
-  KEYWORDS(X)
-#undef X
+#define KW(id, str, kind) if (kind == KW_FORM && s == K.kw_##id) return true;
+#include "lang/keywords.def"
+#undef KW
   return false;
 }
+
+const char *const desugar_special_forms[] = {
+#define KW(id, s, kind) kind == KW_AUX ? NULL : s,
+#include "lang/keywords.def"
+#undef KW
+};
+const int desugar_nspecial_forms = sizeof desugar_special_forms / sizeof *desugar_special_forms;
 
 /* {===== Core constructors =====} */
 

@@ -80,13 +80,13 @@ Syntax *sx_list3(Loc loc, Syntax *a, Syntax *b, Syntax *c) {
 
 /* Reads [text] as read_source() does; [*eof_errors] receives how many of
  * the errors only said that input ended too early. */
-static bool read_text(Diag *d, const char *file, const char *text, size_t len,
+static bool read_text(Diag *d, const char *file, const char *text, size_t len, int first_line,
                       SyntaxList *out, int *eof_errors) {
   ReadState st;
   memset(&st, 0, sizeof st);
   st.d = d;
   st.file = file;
-  st.line = 1;
+  st.line = first_line;
   st.col = 1;
   st.u8_lo = 0x80;
   st.u8_hi = 0xBF;
@@ -129,7 +129,12 @@ static bool read_text(Diag *d, const char *file, const char *text, size_t len,
 
 bool read_source(Diag *d, const char *file, const char *text, size_t len, SyntaxList *out) {
   int eof_errors;
-  return read_text(d, file, text, len, out, &eof_errors);
+  return read_text(d, file, text, len, 1, out, &eof_errors);
+}
+
+bool read_source_from(Diag *d, const char *file, const char *text, size_t len, int first_line, SyntaxList *out) {
+  int eof_errors;
+  return read_text(d, file, text, len, first_line > 0 ? first_line : 1, out, &eof_errors);
 }
 
 /* Reads [text] with a Diag that counts errors but prints none
@@ -141,6 +146,6 @@ bool read_is_incomplete(const char *file, const char *text, size_t len) {
   d.max_errors = 0;
   SyntaxList out;
   int eof_errors;
-  if (read_text(&d, file, text, len, &out, &eof_errors)) return false;
+  if (read_text(&d, file, text, len, 1, &out, &eof_errors)) return false;
   return eof_errors > 0 && eof_errors == d.nerrors;
 }

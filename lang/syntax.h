@@ -42,6 +42,9 @@ typedef struct SyntaxList {
  * false if there was any.  A first line starting with "#!" is skipped but
  * counted.  [out] receives the data read so far even on failure. */
 bool read_source(Diag *d, const char *file, const char *text, size_t len, SyntaxList *out);
+/* The same, numbering lines from [first_line]: the REPL reads each input
+ * at its place in the session. */
+bool read_source_from(Diag *d, const char *file, const char *text, size_t len, int first_line, SyntaxList *out);
 
 /* True when the last read_source failure on [text] was only "unexpected end
  * of input" (an open list, string or block comment): the REPL then reads

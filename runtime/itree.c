@@ -46,18 +46,24 @@ Runtime *rt_new(VM *vm, const char *machine) {
   return rt;
 }
 
+/* A module loaded into a runtime that already has a behavior or pure
+ * function of the same name replaces it (the REPL redefines them): objects
+ * of that behavior answer their next call with the new code. */
 bool rt_load_module(Runtime *rt, Module *m, FILE *err) {
   (void)err;
   for (uint32_t j = 0; j < m->ndecls; j++) {
     Decl *d = &m->decls[j];
     Value fn = v_tagged(T_CLOSURE, closure_new(m->protos[d->proto], 0));
     if (d->kind == DECL_BEHAVIOR) {
-      rt->behaviors = v_cons(v_cons(v_sym(d->name), fn), rt->behaviors);
+      Value l = rt->behaviors;
+      while (l.tag == T_PAIR && l.as.pair->car.as.pair->car.as.sym != d->name) l = l.as.pair->cdr;
+      if (l.tag == T_PAIR) l.as.pair->car.as.pair->cdr = fn;
+      else rt->behaviors = v_cons(v_cons(v_sym(d->name), fn), rt->behaviors);
       continue;
     }
     PureFn *pf = rt_pure_slot(rt, d->name);
     pf->proc = fn;
-    pf->version = 1;
+    pf->version++;
   }
   return true;
 }
@@ -111,10 +117,15 @@ static void respond(Program *p, Value v) {
   p->response = v;
 }
 
-/* A finished program wakes those waiting for it in join. */
+/* A finished program wakes those waiting for it in join.  Its open
+ * transaction is aborted, unless it is a session's program that ended
+ * well: the next one carries on with it. */
 static void finish_program(Runtime *rt, Program *p, ProgStatus st) {
   p->status = st;
-  if (p->tx) tx_abort(rt, p);
+  if (p->tx && (st == PS_FAILED || !p->session)) {
+    p->aborted_tx = p->tx->id;
+    tx_abort(rt, p);
+  }
   Program *q = rt->programs;
   do {
     if (q->status == PS_BLOCKED && q->waiting_for == p->id) {
@@ -154,6 +165,7 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
   a->caller_dest = (uint32_t)f->vis_dest;
   a->caller_returns = f->vis_returns;
   p->act = a;
+  if (rt->trace.out) trace_call_begin(rt, p);
   a->journal_mark = (uint32_t)journal_mark(p);
   if (p->tx) {
     /* The call log: delivered inputs count in the histories at commit. */
@@ -179,8 +191,7 @@ static void pop_activation(Program *p, Value response) {
   f->vis_dest = a->caller_dest;
   f->vis_returns = a->caller_returns;
   f->status = VM_VIS;
-  f->error.msg = NULL;
-  f->error.loc = (Loc){ 0 };
+  f->error = (VMError){ .irritants = v_nil() };
   if (!p->act->prev) journal_reset(p);  /* back at the top: nothing to undo any more */
   a->prev = p->spare;
   a->input = v_nil();
@@ -188,11 +199,19 @@ static void pop_activation(Program *p, Value response) {
   respond(p, response);
 }
 
+/* The error as ErrorOccurred shows it: message and irritants. */
+static Value error_message(const VMError *err) {
+  Buf b = { 0 };
+  vm_error_text(&b, err);
+  Value s = v_string(b.p, b.n);
+  buf_free(&b);
+  return s;
+}
+
 static void reject_call(Runtime *rt, Program *p) {
   Activation *a = p->act;
-  const VMError *err = &p->fiber->error;
-  rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id,
-         v_cstring(err->msg ? err->msg : "error"), v_nil(), false);
+  rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id, rt->trace.out ? error_message(&p->fiber->error) : v_nil(),
+         v_nil(), false);
   journal_rollback(rt, p, a->journal_mark);
   rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, v_nil(), false);
   pop_activation(p, v_nothing());
@@ -205,25 +224,75 @@ static void return_from_call(Runtime *rt, Program *p, Value out) {
     reject_call(rt, p);
     return;
   }
-  if (!p->tx) {
-    journal_object(p, a->self);
-    a->self->calls++;
-  }
+  Object *self = a->self;
   rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, out, true);
   pop_activation(p, v_just(out));
+  /* The answered call counts in the caller's context: journaled only when
+   * the caller is itself a call that may still be rejected. */
+  if (!p->tx) {
+    journal_object(p, self);
+    self->calls++;
+  }
 }
 
 /* {===== The loop =====} */
 
+/* Marks the frames of p's backtrace that start an object call: each
+ * activation's floor is the index of its behavior's frame, and floors
+ * decrease along the chain as the backtrace's indices do. */
+static void name_behavior_frames(Program *p) {
+  VMError *e = &p->fiber->error;
+  const Activation *a = p->act;
+  for (uint32_t j = 0; j < e->nbt; j++) {
+    BtFrame *b = &e->bt[j];
+    while (a->self && a->floor > b->index) a = a->prev;
+    if (a->self && a->floor == b->index) {
+      b->kind = BT_BEHAVIOR;
+      b->name = a->self->behavior;
+      b->object = a->self_id;
+    }
+  }
+}
+
+/* Whether the run must stop whatever is going on: out of gas, (exit),
+ * or an interrupt (Ctrl-C in the REPL).  None of them is a rejected call. */
+static bool stopping(Runtime *rt) {
+  return rt->out_of_gas || rt->vm->exit_requested || rt_interrupted(rt);
+}
+
+/* A program that ends inside object calls (out of gas, interrupted,
+ * stopped) leaves nothing of them behind: they are undone as a rejected
+ * call is, and the program is back at its root. */
+static void unwind_calls(Runtime *rt, Program *p) {
+  Activation *a = p->act;
+  if (!a->prev) return;
+  while (a->prev->prev) a = a->prev;  /* the outermost call */
+  journal_rollback(rt, p, a->journal_mark);
+  p->act = a->prev;
+  journal_reset(p);
+}
+
+/* Ends program [p] as failed with [err]. */
+static void end_failed(Runtime *rt, Program *p, VMError err) {
+  p->error = err;
+  unwind_calls(rt, p);
+  finish_program(rt, p, PS_FAILED);
+}
+
+/* Ends program [p] with the error its fiber holds, located for the report
+ * (before the calls it was in are unwound). */
+static void fail_program(Runtime *rt, Program *p) {
+  vm_locate_error(p->fiber);
+  name_behavior_frames(p);
+  end_failed(rt, p, p->fiber->error);
+}
+
 static void fail(Runtime *rt, Program *p) {
-  Fiber *f = p->fiber;
-  if (f->error.loc.file == NULL && f->nframes > 0) f->error.loc = fiber_loc(f, f->nframes - 1);
-  if (p->act->prev && !rt->out_of_gas && !rt->vm->exit_requested) {
+  if (p->act->prev && !stopping(rt)) {
     reject_call(rt, p);
     return;
   }
-  p->error = f->error;
-  finish_program(rt, p, PS_FAILED);
+  fail_program(rt, p);
 }
 
 static bool charge(Runtime *rt, Program *p, int64_t cost) {
@@ -235,8 +304,9 @@ static bool charge(Runtime *rt, Program *p, int64_t cost) {
   return false;
 }
 
-/* Runs program [p] up to and including its next AVM instruction. */
-static void step(Runtime *rt, Program *p) {
+/* Runs program [p] up to and including its next AVM instruction, or to
+ * the end of its time slice (then false: a Tau step). */
+static bool step(Runtime *rt, Program *p) {
   Fiber *f = p->fiber;
   int64_t slice = rt->vm->slice;
   VMStatus st;
@@ -249,11 +319,11 @@ static void step(Runtime *rt, Program *p) {
   }
   if (slice > 0 && !charge(rt, p, slice - (f->budget > 0 ? f->budget : 0))) {
     fail(rt, p);
-    return;
+    return true;
   }
   switch (st) {
     case VM_TAU:
-      return;
+      return false;
     case VM_RET:
       if (p->act->prev) {
         return_from_call(rt, p, f->result);
@@ -261,14 +331,15 @@ static void step(Runtime *rt, Program *p) {
         p->result = f->result;
         finish_program(rt, p, PS_DONE);
       }
-      return;
+      return true;
     case VM_ERROR:
       fail(rt, p);
-      return;
+      return true;
     case VM_VIS: {
+      rt->avm_instructions++;
       if (!charge(rt, p, instr_info[f->vis_instr].gas)) {
         fail(rt, p);
-        return;
+        return true;
       }
       /* The compiler refuses unsafe instructions without --allow-unsafe,
        * but a procedure value can still reach one (a global redefined
@@ -276,16 +347,17 @@ static void step(Runtime *rt, Program *p) {
       if (instr_info[f->vis_instr].safety == UNSAFE && !rt->allow_unsafe) {
         vm_raise(f, v_nil(), "unsafe instruction '%s' requires --allow-unsafe", instr_info[f->vis_instr].name);
         fail(rt, p);
-        return;
+        return true;
       }
       Value out = v_unspec();
       switch (handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, &out)) {
-        case H_DONE: respond(p, out); return;
-        case H_SWITCHED: return;
-        case H_ERROR: fail(rt, p); return;
+        case H_DONE: respond(p, out); return true;
+        case H_SWITCHED: return true;
+        case H_ERROR: fail(rt, p); return true;
       }
     }
   }
+  return true;
 }
 
 static Program *next_runnable(Runtime *rt, Program *after) {
@@ -297,27 +369,89 @@ static Program *next_runnable(Runtime *rt, Program *after) {
   }
 }
 
-Program *rt_run_main(Runtime *rt, Value fn) {
-  Program *main = new_program(rt, fn, rt->machine);
+/* Ends every program but [except] that has not finished (a failed session
+ * input takes them all down, as the end of avm run does). */
+static void stop_others(Runtime *rt, Program *except) {
+  Program *q = rt->programs;
+  do {
+    if (q != except && (q->status == PS_RUNNABLE || q->status == PS_BLOCKED)) {
+      VMError err = { .msg = "stopped", .irritants = v_nil() };
+      end_failed(rt, q, err);
+    }
+    q = q->next;
+  } while (q != rt->programs);
+}
+
+/* Runs the programs round robin until [main] ends.  Programs switch after
+ * every AVM instruction; a Tau (the end of a time slice) switches too
+ * when slices meter gas, but not when they only give the interrupt flag
+ * a chance to be seen, so the schedule is the same as without slices. */
+static void run_main(Runtime *rt, Program *main) {
   rt->current = main;
   if (rt->gas_limit >= 0 && rt->vm->slice <= 0) rt->vm->slice = 1000;
+  bool again = false;
   while (main->status == PS_RUNNABLE || main->status == PS_BLOCKED) {
-    Program *p = next_runnable(rt, rt->current);
+    Program *p = again ? rt->current : next_runnable(rt, rt->current);
     if (!p) {
       rt_error(main, AE_DEADLOCK, "every program is waiting in join");
-      main->error = main->fiber->error;
-      finish_program(rt, main, PS_FAILED);
+      fail_program(rt, main);
       break;
     }
     rt->current = p;
-    step(rt, p);
+    again = !step(rt, p) && rt->gas_limit < 0 && p->status == PS_RUNNABLE;
+    if (rt_interrupted(rt)) {
+      Fiber *f = p->fiber;
+      VMError err = { .msg = "interrupted", .irritants = v_nil(),
+                      .loc = f->nframes ? fiber_loc(f, f->nframes - 1) : (Loc){ 0 } };
+      if (main->status == PS_RUNNABLE || main->status == PS_BLOCKED) end_failed(rt, main, err);
+      break;
+    }
     if (rt->out_of_gas || rt->vm->exit_requested) {
-      if (p != main) {
-        main->error = p->error;
-        finish_program(rt, main, PS_FAILED);
-      }
+      if (p != main) end_failed(rt, main, p->error);
       break;
     }
   }
+}
+
+Program *rt_run_main(Runtime *rt, Value fn) {
+  Program *main = new_program(rt, fn, rt->machine);
+  run_main(rt, main);
+  return main;
+}
+
+/* Takes finished program [p] out of the scheduler's ring. */
+static void unlink_program(Runtime *rt, Program *p) {
+  Program *q = rt->programs;
+  if (!q) return;
+  while (q->next != p) {
+    q = q->next;
+    if (q == rt->programs) return;  /* not in the ring */
+  }
+  if (q == p) {
+    rt->programs = NULL;  /* it was alone */
+  } else {
+    q->next = p->next;
+    if (rt->programs == p) rt->programs = q;
+  }
+  if (rt->current == p) rt->current = rt->programs;
+  p->next = p;
+}
+
+Program *rt_run_session(Runtime *rt, Program *prev, Value fn) {
+  /* Nobody holds a handle to a session's program: once it has ended it
+   * can leave the ring. */
+  if (prev && prev->status != PS_RUNNABLE && prev->status != PS_BLOCKED) unlink_program(rt, prev);
+  Program *main = new_program(rt, fn, rt->machine);
+  main->session = true;
+  if (prev) {
+    main->act = prev->act;
+    main->tx = prev->tx;
+    main->spare_tx = prev->spare_tx;
+    main->root = prev->root;
+    prev->tx = NULL;
+  }
+  if (main->status == PS_FAILED) return main;
+  run_main(rt, main);
+  if (main->status == PS_FAILED) stop_others(rt, main);
   return main;
 }

@@ -3,12 +3,32 @@
  * they change the store at once (journaled, so a rejected call undoes
  * them). */
 #include <gc.h>
+#include <stdio.h>
+#include <string.h>
 #include "runtime/runtime.h"
+#include "util/suggest.h"
 
 static bool behavior_known(Runtime *rt, Symbol *name) {
   for (Value l = rt->behaviors; l.tag == T_PAIR; l = l.as.pair->cdr)
     if (l.as.pair->car.as.pair->car.as.sym == name) return true;
   return false;
+}
+
+/* create-obj of a behavior no loaded module declares: an error, with the
+ * closest declared behavior as a "did you mean" hint. */
+static HResult unknown_behavior(Runtime *rt, Program *p, Symbol *name) {
+  rt_error(p, AE_BEHAVIOR_NOT_FOUND, "create-obj: no loaded module declares a behavior named %s", name->name);
+  Suggest s;
+  suggest_init(&s, name->name);
+  for (Value l = rt->behaviors; l.tag == T_PAIR; l = l.as.pair->cdr)
+    suggest_consider(&s, l.as.pair->car.as.pair->car.as.sym->name, 0);
+  if (s.best) {
+    size_t n = strlen(s.best) + 20;
+    char *hint = GC_MALLOC_ATOMIC(n);
+    snprintf(hint, n, "did you mean '%s'?", s.best);
+    p->fiber->error.hint = hint;
+  }
+  return H_ERROR;
 }
 
 /* The object an id operand names, or NULL (with *e its overlay entry). */
@@ -20,9 +40,7 @@ static bool object_arg(Program *p, const char *who, Value v) {
 HResult h_CREATE_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   if (args[0].tag != T_SYM) return vm_type_error(p->fiber, "create-obj", "behavior name (symbol)", args[0]), H_ERROR;
   Symbol *behavior = args[0].as.sym;
-  if (!behavior_known(rt, behavior))
-    return rt_error(p, AE_BEHAVIOR_NOT_FOUND, "create-obj: no loaded module declares a behavior named %s",
-                    behavior->name), H_ERROR;
+  if (!behavior_known(rt, behavior)) return unknown_behavior(rt, p, behavior);
   Symbol *ctrl = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
   if (argc == 2) {
     if (args[1].tag != T_SYM) return vm_type_error(p->fiber, "create-obj", "controller symbol", args[1]), H_ERROR;

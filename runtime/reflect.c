@@ -44,7 +44,11 @@ bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, c
   }
   Fiber *f = fiber_new(rt->vm, proc, args, argc);
   VMStatus st;
-  while ((st = vm_run(f)) == VM_TAU) {}
+  while ((st = vm_run(f)) == VM_TAU)
+    if (rt_interrupted(rt)) {
+      *err = "interrupted";
+      return false;
+    }
   if (st == VM_RET) {
     *out = f->result;
     return true;

@@ -4,6 +4,7 @@
  * trace, and the handler of every instruction family. */
 #ifndef AVM_RUNTIME_H
 #define AVM_RUNTIME_H
+#include <signal.h>
 #include <stdio.h>
 #include "vm/vm.h"
 
@@ -18,7 +19,7 @@ typedef enum AvmErr {
 extern const char *const avm_err_names[AE__COUNT];
 
 typedef enum EventKind {
-#define EV(id, name, text) EV_##id,
+#define EV(id, name, text, json) EV_##id,
 #include "runtime/events.def"
 #undef EV
   EV__COUNT
@@ -30,15 +31,32 @@ typedef struct LogEntry {
   EventKind kind;
   Symbol *controller;   /* executing controller when logged (NULL: none) */
   uint64_t id;          /* object or transaction */
+  uint64_t actor;       /* the object running when logged (ROOT_ID: a program) */
+  uint64_t sender;      /* who called the actor (ObjectCalled: the caller) */
   Value a, b;           /* input/output, or names (symbols), per event */
   bool has_b;
 } LogEntry;
 
+/* The views of the trace (avm run --trace=FORMAT). */
+#define TRACE_FORMATS(X) X(TEXT, "text") X(JSON, "json") X(MERMAID, "mermaid")
+typedef enum TraceFormat {
+#define X(id, name) TF_##id,
+  TRACE_FORMATS(X)
+#undef X
+  TF__COUNT
+} TraceFormat;
+extern const char *const trace_format_names[TF__COUNT];
+
+/* Events are printed as they happen, so a trace costs no memory however
+ * long the run; [buf] batches the writes. */
 typedef struct Trace {
-  LogEntry *entries;
-  size_t n, cap;
   uint64_t clock;
-  bool enabled;
+  FILE *out;            /* NULL: the trace is off */
+  TraceFormat format;
+  Buf buf;
+  size_t flush_at;      /* pending bytes that make a write (0: each event, so
+                           the trace keeps its place among other output to [out]) */
+  int open_boxes;       /* mermaid: transaction boxes not yet closed */
 } Trace;
 
 /* {===== Objects and the store =====} */
@@ -128,6 +146,8 @@ typedef struct Program {
   Activation *spare;           /* popped activations, reused */
   Tx *spare_tx;                /* the last ended transaction, reused */
   Object *root;                /* the root's own state (id ROOT_ID), made on first use */
+  bool session;                /* run by rt_run_session: ending well keeps its transaction open */
+  uint64_t aborted_tx;         /* the transaction its end aborted, or 0 */
   struct Program *next;        /* scheduler ring */
 } Program;
 
@@ -148,8 +168,15 @@ typedef struct Runtime {
   int64_t gas_limit;           /* < 0: unlimited */
   int64_t gas_used;
   bool out_of_gas;
-  FILE *trace_out;
+  /* When set and nonzero (a signal handler's flag: the REPL's Ctrl-C), the
+   * run stops at its next check point: an AVM instruction or the end of a
+   * time slice (so set vm->slice too, or a loop without AVM instructions
+   * never sees it).  The owner of the flag clears it. */
+  const volatile sig_atomic_t *interrupt;
+  uint64_t avm_instructions;   /* AVM instructions handled so far (for ,time) */
 } Runtime;
+
+static inline bool rt_interrupted(const Runtime *rt) { return rt->interrupt && *rt->interrupt; }
 
 Runtime *rt_new(VM *vm, const char *machine);
 /* Registers the behaviors and pure functions a module declares. */
@@ -157,6 +184,16 @@ bool rt_load_module(Runtime *rt, Module *m, FILE *err);
 /* Runs [fn] as the main program to its end; the result or error is left
  * in the returned program. */
 Program *rt_run_main(Runtime *rt, Value fn);
+/* Runs [fn] as the next main program of a session (the REPL runs each
+ * input this way) to its end.  What the root of [prev] had carries over:
+ * its own state, its machine, and a transaction it left open, which stays
+ * open when this program ends well too.  When it fails (error, out of gas,
+ * interrupt) the open transaction is aborted (its id in aborted_tx), the
+ * object calls it was inside are undone, and every other program still
+ * running is stopped, as the end of avm run would.  Programs spawned by a
+ * session input that ended well go on running during the next ones.
+ * [prev] NULL starts the session. */
+Program *rt_run_session(Runtime *rt, Program *prev, Value fn);
 
 /* {===== Shared by the handler families =====} */
 
@@ -176,7 +213,15 @@ Program *rt_program(Runtime *rt, uint64_t id);
 
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b);
-void trace_print_entry(FILE *out, const LogEntry *e);
+/* Starts printing the trace of what runs next on [out] in [format]. */
+void trace_start(Runtime *rt, FILE *out, TraceFormat format);
+/* Ends the view (closing what it opened) and flushes; false on a write error. */
+bool trace_stop(Runtime *rt);
+/* Parses a format name; false if there is none such. */
+bool trace_format_parse(const char *name, TraceFormat *out);
+
+/* An object call begins (the sequence-chart view draws its request). */
+void trace_call_begin(Runtime *rt, Program *p);
 
 /* Object lookup as program [p] sees it (its transaction's creates included,
  * destroys not yet applied). */

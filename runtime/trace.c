@@ -1,78 +1,299 @@
 /* runtime/trace.c — the execution trace: a LogEntry (logical timestamp,
  * event, executing controller) per event, in the order events happen, and
- * its text form (the reference implementation's Display strings). */
+ * its three views, printed as the events happen:
+ *   text     one event a line, the reference implementation's Display strings;
+ *   json     JSON lines shaped as the reference's serialized LogEntry;
+ *   mermaid  the run as a Mermaid sequenceDiagram (calls as arrows,
+ *            transactions as boxes).
+ * docs/trace.md documents the text and JSON forms. */
 #include <gc.h>
-#include <inttypes.h>
 #include <string.h>
 #include "runtime/runtime.h"
 
 const char *const event_names[EV__COUNT] = {
-#define EV(id, name, text) name,
+#define EV(id, name, text, json) name,
 #include "runtime/events.def"
 #undef EV
 };
 
-void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
-  Trace *t = &rt->trace;
-  uint64_t ts = t->clock++;
-  if (!t->enabled) return;
-  t->entries = gc_grow(t->entries, t->n, &t->cap, sizeof *t->entries, 256);
-  LogEntry *e = &t->entries[t->n++];
-  e->ts = ts;
-  e->kind = k;
-  e->controller = p ? (p->tx ? p->tx->controller : rt_executing_controller(rt, p)) : NULL;
-  e->id = id;
-  e->a = a;
-  e->b = b;
-  e->has_b = has_b;
-  if (rt->trace_out) {
-    trace_print_entry(rt->trace_out, e);
-    t->n--;
+static const char *const event_texts[EV__COUNT] = {
+#define EV(id, name, text, json) text,
+#include "runtime/events.def"
+#undef EV
+};
+
+static const char *const event_json[EV__COUNT] = {
+#define EV(id, name, text, json) json,
+#include "runtime/events.def"
+#undef EV
+};
+
+const char *const trace_format_names[TF__COUNT] = {
+#define X(id, name) name,
+  TRACE_FORMATS(X)
+#undef X
+};
+
+/* Writes are batched; a view flushes once this much is pending. */
+#define TRACE_FLUSH_AT 65536
+
+bool trace_format_parse(const char *name, TraceFormat *out) {
+  for (int f = 0; f < TF__COUNT; f++)
+    if (strcmp(name, trace_format_names[f]) == 0) {
+      *out = (TraceFormat)f;
+      return true;
+    }
+  return false;
+}
+
+/* {===== Slots: the pieces of an event =====} */
+
+static void put_name(Buf *b, Value v) {
+  if (v.tag == T_SYM) buf_put(b, v.as.sym->name, v.as.sym->len);
+  else v_print(b, v, false);
+}
+
+static void text_slot(Buf *b, const LogEntry *e, char slot) {
+  switch (slot) {
+    case 'i': buf_u64(b, e->id); break;
+    case 'a': v_print(b, e->a, false); break;
+    case 's': put_name(b, e->a); break;
+    case 't': put_name(b, e->b); break;
+    case 'm': v_print(b, e->a, true); break;
+    case 'o':
+      if (e->has_b) {
+        buf_lit(b, " -> ");
+        v_print(b, e->b, false);
+      } else {
+        buf_lit(b, " (rejected)");
+      }
+      break;
+    default: buf_putc(b, slot); break;
   }
 }
 
-static const char *sym_or(Value v) { return v.tag == T_SYM ? v.as.sym->name : "?"; }
+/* The event's Display string, without timestamp or controller. */
+static void event_text(Buf *b, const LogEntry *e) {
+  const char *t = event_texts[e->kind];
+  for (const char *pct; (pct = strchr(t, '%')) != NULL; t = pct + 2) {
+    buf_put(b, t, (size_t)(pct - t));
+    text_slot(b, e, pct[1]);
+  }
+  buf_puts(b, t);
+}
 
-void trace_print_entry(FILE *out, const LogEntry *e) {
-  fprintf(out, "[%" PRIu64 "] ", e->ts);
-  uint64_t id = e->id;
+static void json_name(Buf *b, Value v) {
+  if (v.tag == T_SYM) {
+    buf_json_string(b, v.as.sym->name, v.as.sym->len);
+  } else {
+    char *s = v_write_to_string(v, false);
+    buf_json_string(b, s, strlen(s));
+  }
+}
+
+static void json_slot(Buf *b, const LogEntry *e, char slot) {
+  switch (slot) {
+    case 'i': buf_u64(b, e->id); break;
+    case 'a': v_print_json(b, e->a); break;
+    case 's': json_name(b, e->a); break;
+    case 't': json_name(b, e->b); break;
+    case 'm': {
+      char *s = v_write_to_string(e->a, true);
+      buf_json_string(b, s, strlen(s));
+      break;
+    }
+    case 'o':
+      if (e->has_b) v_print_json(b, e->b);
+      else buf_lit(b, "null");
+      break;
+  }
+}
+
+/* The payload of the event: "id:i input:a" becomes {"id":..,"input":..};
+ * a lone unnamed slot is the value itself. */
+static void event_json_payload(Buf *b, const LogEntry *e) {
+  const char *f = event_json[e->kind];
+  if (!strchr(f, ':')) {
+    json_slot(b, e, f[0]);
+    return;
+  }
+  buf_putc(b, '{');
+  while (*f) {
+    const char *colon = strchr(f, ':');
+    buf_json_string(b, f, (size_t)(colon - f));
+    buf_putc(b, ':');
+    json_slot(b, e, colon[1]);
+    f = colon + 2;
+    if (*f == ' ') {
+      buf_putc(b, ',');
+      f++;
+    }
+  }
+  buf_putc(b, '}');
+}
+
+/* {===== The views =====} */
+
+static void text_entry(Buf *b, const LogEntry *e) {
+  buf_putc(b, '[');
+  buf_u64(b, e->ts);
+  buf_lit(b, "] ");
+  event_text(b, e);
+  if (e->controller) {
+    buf_lit(b, " [ctrl:");
+    buf_put(b, e->controller->name, e->controller->len);
+    buf_putc(b, ']');
+  }
+  buf_putc(b, '\n');
+}
+
+static void json_entry(Buf *b, const LogEntry *e) {
+  buf_lit(b, "{\"timestamp\":");
+  buf_u64(b, e->ts);
+  buf_lit(b, ",\"event_type\":{\"");
+  buf_puts(b, event_names[e->kind]);
+  buf_lit(b, "\":");
+  event_json_payload(b, e);
+  buf_lit(b, "},\"executing_controller\":");
+  if (e->controller) buf_json_string(b, e->controller->name, e->controller->len);
+  else buf_lit(b, "null");
+  buf_lit(b, "}\n");
+}
+
+/* Mermaid names: the program is "program", object N is "oN". */
+static void participant(Buf *b, uint64_t id) {
+  if (id == ROOT_ID) {
+    buf_lit(b, "program");
+  } else {
+    buf_putc(b, 'o');
+    buf_u64(b, id);
+  }
+}
+
+/* Message text in Mermaid: '#' starts an entity, ';' ends a statement and
+ * '<' '>' would be read as HTML, so they are written as entities. */
+static void mermaid_text(Buf *b, const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    switch (s[i]) {
+      case '#': buf_lit(b, "#35;"); break;
+      case ';': buf_lit(b, "#59;"); break;
+      case '<': buf_lit(b, "#60;"); break;
+      case '>': buf_lit(b, "#62;"); break;
+      case '\n': buf_putc(b, ' '); break;
+      default: buf_putc(b, s[i]); break;
+    }
+  }
+}
+
+static void mermaid_value(Buf *b, Value v) {
+  Buf tmp = { 0 };
+  v_print(&tmp, v, false);
+  mermaid_text(b, tmp.p, tmp.n);
+  buf_free(&tmp);
+}
+
+static void mermaid_note(Buf *b, const LogEntry *e) {
+  Buf tmp = { 0 };
+  event_text(&tmp, e);
+  buf_lit(b, "    Note over ");
+  participant(b, e->kind == EV_OBJECT_CREATED || e->kind == EV_OBJECT_DESTROYED ? e->id : e->actor);
+  buf_lit(b, ": ");
+  mermaid_text(b, tmp.p, tmp.n);
+  buf_putc(b, '\n');
+  buf_free(&tmp);
+}
+
+static void mermaid_entry(Trace *t, const LogEntry *e) {
+  Buf *b = &t->buf;
   switch (e->kind) {
-    case EV_OBJECT_CREATED: fprintf(out, "created obj:%" PRIu64 " (behavior: %s)", id, sym_or(e->a)); break;
-    case EV_OBJECT_DESTROYED: fprintf(out, "destroyed obj:%" PRIu64, id); break;
-    case EV_OBJECT_CALLED:
-      fprintf(out, "called obj:%" PRIu64 " with ", id);
-      v_write(out, e->a);
-      if (e->has_b) {
-        fputs(" -> ", out);
-        v_write(out, e->b);
-      } else {
-        fputs(" (rejected)", out);
+    case EV_OBJECT_CREATED:
+      buf_lit(b, "    participant ");
+      participant(b, e->id);
+      buf_lit(b, " as obj:");
+      buf_u64(b, e->id);
+      buf_lit(b, " (");
+      put_name(b, e->a);
+      buf_lit(b, ")\n");
+      mermaid_note(b, e);
+      break;
+    case EV_OBJECT_CALLED:  /* the response; trace_call_begin drew the request */
+      buf_lit(b, "    ");
+      participant(b, e->id);
+      buf_puts(b, e->has_b ? "-->>" : "--x");
+      participant(b, e->sender);
+      buf_lit(b, ": ");
+      if (e->has_b) mermaid_value(b, e->b);
+      else buf_lit(b, "rejected");
+      buf_putc(b, '\n');
+      break;
+    case EV_TRANSACTION_STARTED:
+      t->open_boxes++;
+      buf_lit(b, "    rect rgba(120, 160, 255, 0.15)\n");
+      mermaid_note(b, e);
+      break;
+    case EV_TRANSACTION_COMMITTED:
+    case EV_TRANSACTION_ABORTED:
+      mermaid_note(b, e);
+      if (t->open_boxes > 0) {
+        t->open_boxes--;
+        buf_lit(b, "    end\n");
       }
       break;
-    case EV_MESSAGE_RECEIVED:
-      fprintf(out, "obj:%" PRIu64 " received ", id);
-      v_write(out, e->a);
-      break;
-    case EV_OBJECT_MOVED:
-      fprintf(out, "moved obj:%" PRIu64 " from machine:%s to machine:%s", id, sym_or(e->a), sym_or(e->b));
-      break;
-    case EV_EXECUTION_MOVED: fprintf(out, "execution moved from machine:%s to machine:%s", sym_or(e->a), sym_or(e->b)); break;
-    case EV_OBJECT_FETCHED: fprintf(out, "fetched obj:%" PRIu64 " to machine:%s", id, sym_or(e->a)); break;
-    case EV_OBJECT_TRANSFERRED:
-      fprintf(out, "transferred obj:%" PRIu64 " from ctrl:%s to ctrl:%s", id, sym_or(e->a), sym_or(e->b));
-      break;
-    case EV_OBJECT_FROZEN: fprintf(out, "froze obj:%" PRIu64 " via ctrl:%s", id, sym_or(e->a)); break;
-    case EV_FUNCTION_UPDATED: fprintf(out, "updated function %s", sym_or(e->a)); break;
-    case EV_TRANSACTION_STARTED: fprintf(out, "tx started: tx:%" PRIu64, id); break;
-    case EV_TRANSACTION_COMMITTED: fprintf(out, "tx committed: tx:%" PRIu64, id); break;
-    case EV_TRANSACTION_ABORTED: fprintf(out, "tx aborted: tx:%" PRIu64, id); break;
-    case EV_STATE_UPDATED: fprintf(out, "state updated: obj:%" PRIu64, id); break;
-    case EV_ERROR_OCCURRED:
-      fputs("error: ", out);
-      v_display(out, e->a);
-      break;
-    case EV__COUNT: break;
+    default: mermaid_note(b, e); break;
   }
-  if (e->controller) fprintf(out, " [ctrl:%s]", e->controller->name);
-  fputc('\n', out);
+}
+
+static void flush_if_full(Trace *t) {
+  if (t->buf.n > t->flush_at) buf_flush(&t->buf, t->out);
+}
+
+void trace_call_begin(Runtime *rt, Program *p) {
+  Trace *t = &rt->trace;
+  if (t->format != TF_MERMAID) return;
+  Activation *a = p->act;
+  buf_lit(&t->buf, "    ");
+  participant(&t->buf, a->sender_id);
+  buf_lit(&t->buf, "->>");
+  participant(&t->buf, a->self_id);
+  buf_lit(&t->buf, ": ");
+  mermaid_value(&t->buf, a->input);
+  buf_putc(&t->buf, '\n');
+  flush_if_full(t);
+}
+
+void trace_start(Runtime *rt, FILE *out, TraceFormat format) {
+  Trace *t = &rt->trace;
+  t->out = out;
+  t->format = format;
+  t->flush_at = TRACE_FLUSH_AT;
+  t->open_boxes = 0;
+  if (format == TF_MERMAID) buf_lit(&t->buf, "sequenceDiagram\n    participant program\n");
+}
+
+bool trace_stop(Runtime *rt) {
+  Trace *t = &rt->trace;
+  if (!t->out) return true;
+  for (; t->open_boxes > 0; t->open_boxes--) buf_lit(&t->buf, "    end\n");
+  bool ok = buf_flush(&t->buf, t->out) && fflush(t->out) == 0;
+  t->out = NULL;
+  return ok;
+}
+
+void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
+  Trace *t = &rt->trace;
+  uint64_t ts = t->clock++;
+  if (!t->out) return;
+  LogEntry e = { .ts = ts, .kind = k, .id = id, .a = a, .b = b, .has_b = has_b };
+  if (p) {
+    e.controller = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
+    e.actor = p->act->self_id;
+    e.sender = p->act->sender_id;
+  }
+  switch (t->format) {
+    case TF_TEXT: text_entry(&t->buf, &e); break;
+    case TF_JSON: json_entry(&t->buf, &e); break;
+    case TF_MERMAID: mermaid_entry(t, &e); break;
+    case TF__COUNT: break;
+  }
+  flush_if_full(t);
 }

@@ -9,11 +9,15 @@ static const char prelude_src[] = {
   0
 };
 
+#define PRELUDE_NAME "<prelude>"
+
+void prelude_add_source(Diag *d) { diag_add_source(d, PRELUDE_NAME, prelude_src, sizeof prelude_src - 1); }
+
 void prelude_load(VM *vm) {
   Diag d;
   diag_init(&d, stderr);
-  const char *name = diag_add_source(&d, "<prelude>", prelude_src, sizeof prelude_src - 1);
-  CompOptions opt = { false };
+  const char *name = diag_add_source(&d, PRELUDE_NAME, prelude_src, sizeof prelude_src - 1);
+  CompOptions opt = { .allow_unsafe = false };
   Module *m = comp_source(&d, vm, name, prelude_src, sizeof prelude_src - 1, &opt);
   if (!m) abort();
   vm_link(vm, m);
@@ -22,7 +26,10 @@ void prelude_load(VM *vm) {
   while ((st = vm_run(f)) == VM_TAU) {}
   if (st != VM_RET) {
     fputs("avm: internal error: the prelude failed to load\n", stderr);
-    if (st == VM_ERROR) vm_print_error(stderr, &f->error);
+    if (st == VM_ERROR) {
+      vm_locate_error(f);
+      vm_report_error(&d, &f->error);
+    }
     abort();
   }
 }

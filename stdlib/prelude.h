@@ -7,5 +7,8 @@
  * prelude is part of the binary, so a failure here is a build bug: it is
  * reported on stderr and the process aborts. */
 void prelude_load(VM *vm);
+/* Registers the prelude's text with [d] under the name its code is located
+ * by ("<prelude>"), so a runtime error inside it quotes the line. */
+void prelude_add_source(Diag *d);
 
 #endif

@@ -22,10 +22,14 @@
 
 #define AVMB_MAGIC "\x89" "AVM\r\n\x1a\n"
 #define AVMB_MAGIC_LEN 8
-#define AVMB_VERSION_MAJOR 1
+#define AVMB_VERSION_MAJOR 2
 #define AVMB_VERSION_MINOR 0
 #define AVMB_HEADER_LEN 24
 #define AVMB_FLAG_UNSAFE 1u
+/* Bytes per instruction in FUNC: the instruction, then its line-table
+ * entry (the source span: line, column, end line, end column). */
+#define AVMB_INSTR_SIZE 8
+#define AVMB_SPAN_SIZE 16
 
 /* SECTION(name, fourcc, required) */
 #define AVMB_SECTIONS(X)          \

@@ -24,9 +24,10 @@ static VMStatus RUN_NAME(Fiber *f) {
 #endif
 #if METERED
 /* Charges the instruction about to run; out of budget, the fiber stops
- * before it (a Tau step) and runs it when resumed. */
+ * before it (a Tau step) and runs it when resumed.  It also counts the
+ * instructions run (,time in the REPL): the plain loop counts nothing. */
 #define METER() do { if (UNLIKELY((f->budget -= op_gas[i.op]) < 0)) { \
-    pc--; SAVE(); f->status = VM_TAU; return VM_TAU; } } while (0)
+    pc--; SAVE(); f->status = VM_TAU; return VM_TAU; } f->executed++; } while (0)
 #else
 #define METER() ((void)0)
 #endif

@@ -217,7 +217,11 @@ VMStatus vm_run(Fiber *f) {
   f->budgeted = f->vm->slice > 0;
   if (f->budgeted) f->budget = f->vm->slice;
   f->status = VM_TAU;
-  return f->status = f->budgeted ? run_metered(f) : run_plain(f);
+  if (!f->budgeted) return f->status = run_plain(f);
+  f->status = run_metered(f);
+  f->vm->executed += f->executed;
+  f->executed = 0;
+  return f->status;
 }
 
 bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc) {

@@ -138,7 +138,7 @@ static bool rdproto(Reader *r, Module *m, Proto *p, uint32_t **children) {
     p->up[j].from_reg = rd8(r);
     p->up[j].index = rd16(r);
   }
-  p->ncode = rdcount(r, 16, "instruction");
+  p->ncode = rdcount(r, AVMB_INSTR_SIZE + AVMB_SPAN_SIZE, "instruction");
   if (r->failed) return false;
   p->code = GC_MALLOC_ATOMIC((size_t)(p->ncode ? p->ncode : 1) * sizeof(Instr));
   for (uint32_t j = 0; j < p->ncode && !r->failed; j++) {
@@ -158,6 +158,8 @@ static bool rdproto(Reader *r, Module *m, Proto *p, uint32_t **children) {
   for (uint32_t j = 0; j < p->ncode && !r->failed; j++) {
     p->lines[j].line = (int32_t)rd32(r);
     p->lines[j].col = (int32_t)rd32(r);
+    p->lines[j].end_line = (int32_t)rd32(r);
+    p->lines[j].end_col = (int32_t)rd32(r);
   }
   p->nk = rdcount(r, 1, "constant");
   if (r->failed) return false;

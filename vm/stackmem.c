@@ -44,6 +44,9 @@ bool stackmem_grow(void **p, size_t *cap, size_t need, size_t elem, size_t reser
   if (need * elem > reserve) return false;
   void *np = mmap(NULL, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (np == MAP_FAILED) return false;
+  /* Huge pages, where the kernel offers them on request: a deep stack
+   * then costs a page fault per 2 MB instead of per 4 KB. */
+  madvise(np, reserve, MADV_HUGEPAGE);
   if (bytes > reserve) bytes = reserve - reserve % elem;
   m->mapped = true;
   m->reserved = reserve;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "util/buf.h"
 #include "util/symbol.h"
 
 /* X(tag, name-for-messages) — one list for the tag enum and type names. */
@@ -109,6 +110,9 @@ const char *v_type_name(Value v);
 bool v_contains_proc(Value v);
 
 /* Printing (vm/print.c).  write: machine-readable; display: strings raw. */
+void v_print(Buf *out, Value v, bool display);
+/* The tagged JSON encoding of a value (the reference's Val, and ours). */
+void v_print_json(Buf *out, Value v);
 void v_write(FILE *out, Value v);
 void v_display(FILE *out, Value v);
 /* Appends the printed form to a malloc'd buffer; returns a GC string. */

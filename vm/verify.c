@@ -118,6 +118,15 @@ static int unsafe_constant(Value k) {
   }
 }
 
+/* A line-table entry is all zero (no source position) or a span with a
+ * line and column from 1 that does not end before it starts.  Error
+ * reports quote source lines by these numbers, so they must be sane. */
+static bool span_ok(const LineInfo *l) {
+  if (l->line == 0) return l->col == 0 && l->end_line == 0 && l->end_col == 0;
+  if (l->line < 0 || l->col <= 0 || l->end_col < 0) return false;
+  return l->end_line > l->line || (l->end_line == l->line && l->end_col >= l->col);
+}
+
 static bool verify_proto(V *v, uint32_t fn, const Proto *p) {
   if (p->ncode == 0) return bad(v, fn, 0, "empty function");
   if (p->nregs == 0 || p->nregs < p->nparams + (p->rest ? 1 : 0))
@@ -138,6 +147,9 @@ static bool verify_proto(V *v, uint32_t fn, const Proto *p) {
       if (!operand(v, fn, pc, p, oi->c, in->c, "C")) return false;
     }
     if (!ranges(v, fn, pc, p)) return false;
+    const LineInfo *l = &p->lines[pc];
+    if (!span_ok(l))
+      return bad(v, fn, pc, "line table: bad source span %d:%d-%d:%d", l->line, l->col, l->end_line, l->end_col);
   }
   /* Calling an unsafe instruction held as a value needs no AVM opcode. */
   if (!(v->m->flags & MODULE_UNSAFE))

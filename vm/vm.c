@@ -1,5 +1,6 @@
 /* vm/vm.c — the VM object: the global table, linking modules to it, fiber
- * creation and copying, runtime errors and their locations. */
+ * creation and copying, raising runtime errors (vm/report.c locates and
+ * prints them). */
 #include <gc.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -184,21 +185,6 @@ Fiber *fiber_copy(const Fiber *src) {
 
 /* {===== Errors =====} */
 
-Loc fiber_loc(const Fiber *f, size_t frame) {
-  Loc loc = { 0 };
-  if (frame >= f->nframes) return loc;
-  const Frame *fr = &f->frames[frame];
-  const Proto *p = fr->cl->p;
-  if (!p->lines || !p->module) return loc;
-  ptrdiff_t idx = fr->pc - p->code - 1;
-  if (idx < 0) idx = 0;
-  if ((size_t)idx >= p->ncode) return loc;
-  loc.file = p->module->file;
-  loc.line = p->lines[idx].line;
-  loc.col = p->lines[idx].col;
-  return loc;
-}
-
 bool vm_raise(Fiber *f, Value irritants, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -209,21 +195,10 @@ bool vm_raise(Fiber *f, Value irritants, const char *fmt, ...) {
   char *msg = GC_MALLOC_ATOMIC(n + 1);
   memcpy(msg, buf, n + 1);
   free(buf);
-  f->error.msg = msg;
-  f->error.irritants = irritants;
-  f->error.loc = (Loc){ 0 };
+  f->error = (VMError){ .msg = msg, .irritants = irritants };
   return false;
 }
 
 bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got) {
   return vm_raise(f, v_nil(), "%s: expected %s, got %s", who, expected, v_write_to_string(got, false));
-}
-
-void vm_print_error(FILE *out, const VMError *e) {
-  fprintf(out, "error: %s", e->msg ? e->msg : "unknown error");
-  for (Value l = e->irritants; l.tag == T_PAIR; l = l.as.pair->cdr) {
-    fputc(' ', out);
-    v_write(out, l.as.pair->car);
-  }
-  fputc('\n', out);
 }

@@ -19,7 +19,9 @@ typedef struct UpvalDesc {
   uint16_t index;
 } UpvalDesc;
 
-typedef struct LineInfo { int32_t line, col; } LineInfo;
+/* The source span an instruction was compiled from (Loc without the file:
+ * that is the module's).  All zero for code with no source position. */
+typedef struct LineInfo { int32_t line, col, end_line, end_col; } LineInfo;
 
 typedef struct Proto {
   Instr *code;
@@ -91,11 +93,29 @@ typedef struct Frame {
   size_t base;         /* index of R[0] in the stack; the callee slot is base-1 */
 } Frame;
 
+/* One frame of a runtime error's backtrace (vm/report.c). */
+typedef enum BtKind { BT_PROC, BT_PROGRAM, BT_BEHAVIOR } BtKind;
+typedef struct BtFrame {
+  Loc loc;             /* what the frame evaluates: the failing expression, or
+                          the call it waits on */
+  Symbol *name;        /* procedure or behavior name; NULL: anonymous */
+  BtKind kind;
+  uint64_t object;     /* BT_BEHAVIOR: the called object's id */
+  size_t index;        /* the frame's index in its fiber */
+} BtFrame;
+
+/* How many innermost and outermost frames a backtrace keeps. */
+#define BT_KEEP 10
+
 /* A runtime error: message, irritants, and where it happened. */
 typedef struct VMError {
   const char *msg;
   Value irritants;     /* list */
-  Loc loc;
+  Loc loc;             /* the failing expression (file NULL: unknown) */
+  const char *hint;    /* a "did you mean" note, or NULL */
+  BtFrame *bt;         /* innermost first; only for reported errors */
+  uint32_t nbt;
+  size_t omitted;      /* frames left out between bt[BT_KEEP-1] and bt[BT_KEEP] */
 } VMError;
 
 typedef struct VM VM;
@@ -125,6 +145,7 @@ typedef struct Fiber {
   VMError error;       /* VM_ERROR */
   int64_t budget;      /* calls and backward jumps before a Tau (if >= 0 limit) */
   bool budgeted;
+  uint64_t executed;   /* instructions the metered loop ran; vm_run moves them to vm->executed */
 } Fiber;
 
 struct VM {
@@ -134,6 +155,7 @@ struct VM {
   FILE *out;           /* display/write/newline */
   int64_t slice;       /* budget per run when > 0 (Tau steps) */
   int exit_requested;  /* (exit n): n+1, else 0 */
+  uint64_t executed;   /* VM instructions run in the metered loop (vm->slice > 0) so far */
 };
 
 #define AVM_DEFAULT_MAX_DEPTH 2000000
@@ -157,8 +179,18 @@ VMStatus vm_run(Fiber *f);
 bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc);
 /* Resumes a fiber suspended at a Vis node with the instruction's response. */
 VMStatus vm_resume(Fiber *f, Value response);
-/* Source location of the frame's current instruction. */
+/* {===== vm/report.c =====} */
+/* Source span of the expression frame [frame] of [f] is evaluating. */
 Loc fiber_loc(const Fiber *f, size_t frame);
+/* Records in f->error where [f] failed: the location, if not known yet,
+ * and the backtrace (at most 2 * BT_KEEP frames).  Only for errors that
+ * will be reported: it walks the frames, the dispatch loop never does. */
+void vm_locate_error(Fiber *f);
+/* Prints [e] through [d] (whose sources give the quoted line), in the
+ * format described in vm/report.c. */
+void vm_report_error(Diag *d, const VMError *e);
+/* MESSAGE IRRITANT ... as the report shows it (irritants in write form). */
+void vm_error_text(Buf *b, const VMError *e);
 Value proto_main_closure(Module *m);
 Closure *closure_new(Proto *p, uint32_t nup);
 
@@ -166,7 +198,6 @@ Closure *closure_new(Proto *p, uint32_t nup);
 bool vm_raise(Fiber *f, Value irritants, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got);
-void vm_print_error(FILE *out, const VMError *e);
 
 /* {===== vm/prims.c =====} */
 typedef bool (*PrimFn)(Fiber *f, Value *args, int argc, Value *out);

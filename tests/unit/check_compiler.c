@@ -13,6 +13,7 @@
 #include <string.h>
 #include "compiler/compiler.h"
 #include "stdlib/prelude.h"
+#include "util/suggest.h"
 #include "vm/loader.h"
 
 /* One VM with the prelude, shared by every test that only compiles:
@@ -36,7 +37,7 @@ static Compiled compile_in(VM *in, const char *src, bool allow_unsafe) {
   Diag d;
   diag_init(&d, f);
   const char *file = diag_add_source(&d, "t.avm", src, strlen(src));
-  CompOptions opt = { allow_unsafe };
+  CompOptions opt = { .allow_unsafe = allow_unsafe };
   r.m = comp_source(&d, in, file, src, strlen(src), &opt);
   r.nerrors = d.nerrors;
   fclose(f);
@@ -238,7 +239,8 @@ START_TEST(test_named_let_closure) {
                    "1 DEFGLOBAL r0, g0 ; f\n"
                    "2 GETGLOBAL r0, g0 ; f\n"
                    "3 LOADI r1, 4\n"
-                   "4 TAILCALL r0, 1\n"
+                   "4 CALL r0, 1\n"
+                   "5 RET r0\n"
                    "function 1 <loop>: 1 param, 4 registers, 1 upvalue, 1 constant\n"
                    "0 JNUMEQ r0, k0 if false ; 0\n"
                    "1 JMP -> 4\n"
@@ -261,8 +263,8 @@ START_TEST(test_named_let_closure) {
 }
 END_TEST
 
-/* A call in tail position of a define is a TAILCALL, and so is the last
- * top-level expression's. */
+/* A call in tail position of a define is a TAILCALL; the last top-level
+ * expression's is not, so the program's frame stays in backtraces. */
 START_TEST(test_tailcall) {
   const char *src = "(define (f x) (g x 1))\n"
                     "(define (g a b) (+ a b))\n"
@@ -275,7 +277,8 @@ START_TEST(test_tailcall) {
                    "3 DEFGLOBAL r0, g1 ; g\n"
                    "4 GETGLOBAL r0, g0 ; f\n"
                    "5 LOADI r1, 2\n"
-                   "6 TAILCALL r0, 1\n");
+                   "6 CALL r0, 1\n"
+                   "7 RET r0\n");
   ck_assert_str_eq(listing(src, 1),
                    "function 1 <f>: 1 param, 4 registers, 0 upvalues, 0 constants\n"
                    "0 GETGLOBAL r1, g1 ; g\n"
@@ -451,7 +454,8 @@ START_TEST(test_closures) {
                    "5 LOADI r1, 2\n"
                    "6 CALL r0, 1\n"
                    "7 LOADI r1, 3\n"
-                   "8 TAILCALL r0, 1\n"
+                   "8 CALL r0, 1\n"
+                   "9 RET r0\n"
                    "function 1 <lambda>: 1 param, 3 registers, 1 upvalue, 0 constants\n"
                    "0 GETUPV r2, u0\n"
                    "1 ADD r1, r2, r0\n"
@@ -618,6 +622,138 @@ START_TEST(test_unbound_variable) {
         "      ^~~~\n");
   /* A later top-level definition is not unbound. */
   ck_assert_ptr_nonnull(ok("(define (f) (g))\n(define (g) 1)"));
+}
+END_TEST
+
+START_TEST(test_edit_distance) {
+  ck_assert_uint_eq(suggest_distance("", ""), 0);
+  ck_assert_uint_eq(suggest_distance("abc", ""), 3);
+  ck_assert_uint_eq(suggest_distance("", "ab"), 2);
+  ck_assert_uint_eq(suggest_distance("define", "define"), 0);
+  ck_assert_uint_eq(suggest_distance("defin", "define"), 1);      /* insertion */
+  ck_assert_uint_eq(suggest_distance("lenght", "length"), 1);     /* transposition */
+  ck_assert_uint_eq(suggest_distance("kitten", "sitting"), 3);
+  ck_assert_uint_eq(suggest_distance("ca", "abc"), 3);            /* OSA, not full Damerau */
+  /* The threshold: one edit per three characters, never a whole name. */
+  Suggest s;
+  suggest_init(&s, "x");
+  suggest_consider(&s, "y", 0);
+  ck_assert_ptr_null(s.best);
+  suggest_init(&s, "fold-lef");
+  suggest_consider(&s, "fold-right", 1);   /* 3 edits: too far */
+  suggest_consider(&s, "%fold-left", 2);   /* internal */
+  ck_assert_ptr_null(s.best);
+  suggest_consider(&s, "fold-left", 3);
+  ck_assert_str_eq(s.best, "fold-left");
+  ck_assert_int_eq(s.best_kind, 3);
+  /* Ties go to the first candidate offered, closer ones always win. */
+  suggest_init(&s, "cat");
+  suggest_consider(&s, "car", 1);
+  suggest_consider(&s, "cdt", 2);
+  ck_assert_str_eq(s.best, "car");
+  suggest_init(&s, "lenght");
+  suggest_consider(&s, "lent", 1);
+  suggest_consider(&s, "length", 2);
+  ck_assert_str_eq(s.best, "length");
+}
+END_TEST
+
+/* "did you mean" names the closest thing in scope, of every kind. */
+START_TEST(test_unbound_suggestions) {
+  fails("(define (f items)\n  (car itmes))", 1,
+        "t.avm:2:8: error: unbound variable 'itmes'\n"
+        "   (car itmes))\n"
+        "        ^~~~~\n"
+        "t.avm:2:8: note: did you mean 'items'?\n");
+  fails("(define counter 1)\n(+ conter 1)", 1,
+        "t.avm:2:4: error: unbound variable 'conter'\n"
+        " (+ conter 1)\n"
+        "    ^~~~~~\n"
+        "t.avm:2:4: note: did you mean 'counter'?\n");
+  fails("(lenght '(1))", 1,
+        "t.avm:1:2: error: unbound variable 'lenght'\n"
+        " (lenght '(1))\n"
+        "  ^~~~~~\n"
+        "t.avm:1:2: note: did you mean 'length'?\n");
+  fails("(fold-lef + 0 '(1))", 1,
+        "t.avm:1:2: error: unbound variable 'fold-lef'\n"
+        " (fold-lef + 0 '(1))\n"
+        "  ^~~~~~~~\n"
+        "t.avm:1:2: note: did you mean 'fold-left'?\n");
+  fails("(get-stat)", 1,
+        "t.avm:1:2: error: unbound variable 'get-stat'\n"
+        " (get-stat)\n"
+        "  ^~~~~~~~\n"
+        "t.avm:1:2: note: did you mean 'get-state'?\n");
+  /* A local shadows a global of the same distance: nearest scope first. */
+  fails("(define (f lisp) (lis 1))", 1,
+        "t.avm:1:19: error: unbound variable 'lis'\n"
+        " (define (f lisp) (lis 1))\n"
+        "                   ^~~\n"
+        "t.avm:1:19: note: did you mean 'lisp'?\n");
+  /* Nothing close: no note. */
+  fails("(frobnicate 1)", 1,
+        "t.avm:1:2: error: unbound variable 'frobnicate'\n"
+        " (frobnicate 1)\n"
+        "  ^~~~~~~~~~\n");
+}
+END_TEST
+
+/* A misspelt special form is one diagnostic, not one per operand. */
+START_TEST(test_misspelt_special_form) {
+  fails("(defin (f x) (car x))", 1,
+        "t.avm:1:2: error: unbound variable 'defin'\n"
+        " (defin (f x) (car x))\n"
+        "  ^~~~~\n"
+        "t.avm:1:2: note: did you mean 'define'?\n");
+  fails("(lamda (x) (+ x y))\n(lett ((a 1)) a)\n(behavor b (m) m)", 3,
+        "t.avm:1:2: error: unbound variable 'lamda'\n"
+        " (lamda (x) (+ x y))\n"
+        "  ^~~~~\n"
+        "t.avm:1:2: note: did you mean 'lambda'?\n"
+        "t.avm:2:2: error: unbound variable 'lett'\n"
+        " (lett ((a 1)) a)\n"
+        "  ^~~~\n"
+        "t.avm:2:2: note: did you mean 'let'?\n"
+        "t.avm:3:2: error: unbound variable 'behavor'\n"
+        " (behavor b (m) m)\n"
+        "  ^~~~~~~\n"
+        "t.avm:3:2: note: did you mean 'behavior'?\n");
+  /* A misspelt procedure's arguments are still checked. */
+  fails("(lenght x)", 2,
+        "t.avm:1:2: error: unbound variable 'lenght'\n"
+        " (lenght x)\n"
+        "  ^~~~~~\n"
+        "t.avm:1:2: note: did you mean 'length'?\n"
+        "t.avm:1:9: error: unbound variable 'x'\n"
+        " (lenght x)\n"
+        "         ^\n");
+}
+END_TEST
+
+/* Past max_errors neither errors nor their notes are printed. */
+START_TEST(test_notes_follow_their_errors) {
+  char src[1024] = "";
+  for (int j = 0; j < 25; j++) strcat(src, "(lenght 1)\n");
+  Compiled c = compile_src(src);
+  ck_assert_ptr_null(c.m);
+  ck_assert_int_eq(c.nerrors, 25);
+  int errors = 0, notes = 0;
+  for (const char *p = c.diag; (p = strstr(p, ": error: ")); p++) errors++;
+  for (const char *p = c.diag; (p = strstr(p, ": note: ")); p++) notes++;
+  ck_assert_int_eq(errors, 20);
+  ck_assert_int_eq(notes, 20);
+  ck_assert_ptr_nonnull(strstr(c.diag, "t.avm:20:2: note: did you mean 'length'?\n"));
+  ck_assert_ptr_null(strstr(c.diag, "t.avm:21:"));
+}
+END_TEST
+
+/* A span over several lines is underlined to the end of its first line. */
+START_TEST(test_multiline_span) {
+  fails("(display (car (list 1 2)  \n   3))", 1,
+        "t.avm:1:10: error: car: wrong number of arguments (expected 1, got 2)\n"
+        " (display (car (list 1 2)  \n"
+        "          ^~~~~~~~~~~~~~~\n");
 }
 END_TEST
 
@@ -914,7 +1050,8 @@ START_TEST(test_declarations) {
                    "3 DEFGLOBAL r0, g1 ; p\n"
                    "4 GETGLOBAL r0, g0 ; helper\n"
                    "5 LOADI r1, 1\n"
-                   "6 TAILCALL r0, 1\n"
+                   "6 CALL r0, 1\n"
+                   "7 RET r0\n"
                    "function 1 <helper>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 LOADI r2, 2\n"
                    "1 MUL r1, r0, r2\n"
@@ -1031,6 +1168,100 @@ START_TEST(test_bug_letrec_false_positive) {
 }
 END_TEST
 
+/* {===== Compiling a session's inputs (the REPL) =====} */
+
+/* Compiles [src] as the REPL does: its first line is line [line] of the
+ * session, and procedures may use globals not defined yet. */
+static Compiled compile_input(VM *in, const char *src, int line) {
+  Compiled r;
+  size_t size;
+  FILE *f = open_memstream(&r.diag, &size);
+  ck_assert_ptr_nonnull(f);
+  Diag d;
+  diag_init(&d, f);
+  const char *file = diag_add_source_from(&d, "<repl>", src, strlen(src), line);
+  CompOptions opt = { .first_line = line, .open_globals = true };
+  r.m = comp_source(&d, in, file, src, strlen(src), &opt);
+  r.nerrors = d.nerrors;
+  fclose(f);
+  return r;
+}
+
+START_TEST(test_open_globals) {
+  /* Inside a procedure: a warning, and a run-time lookup of the global. */
+  Compiled c = compile_input(vm, "(define (f) (later 1))", 1);
+  ck_assert_ptr_nonnull(c.m);
+  ck_assert_int_eq(c.nerrors, 0);
+  ck_assert_str_eq(c.diag, "<repl>:1:14: warning: 'later' is not defined yet\n"
+                           " (define (f) (later 1))\n"
+                           "              ^~~~~\n");
+  /* At the top level the name is needed now: an error, as in a file. */
+  c = compile_input(vm, "(later 1)", 1);
+  ck_assert_ptr_null(c.m);
+  ck_assert_str_eq(c.diag, "<repl>:1:2: error: unbound variable 'later'\n"
+                           " (later 1)\n"
+                           "  ^~~~~\n");
+  /* Without open_globals (a file), the procedure's use is an error too. */
+  fails("(define (f) (later 1))", 1,
+        "t.avm:1:14: error: unbound variable 'later'\n"
+        " (define (f) (later 1))\n"
+        "              ^~~~~\n");
+}
+END_TEST
+
+START_TEST(test_first_line) {
+  /* Lines count from the input's place in the session, and the quoted
+   * line is found in the input's own text. */
+  Compiled c = compile_input(vm, "(+ 1\n   (car))", 41);
+  ck_assert_ptr_null(c.m);
+  ck_assert_str_eq(c.diag, "<repl>:42:4: error: car: wrong number of arguments (expected 1, got 0)\n"
+                           "    (car))\n"
+                           "    ^~~~~\n");
+}
+END_TEST
+
+START_TEST(test_inputs_see_earlier_globals) {
+  /* A later input compiles against what earlier ones defined in the VM,
+   * and a procedure that uses an AVM instruction stays impure for a
+   * later pure declaration. */
+  VM *own = vm_new();
+  prelude_load(own);
+  Compiled c = compile_input(own, "(define (h) (get-state)) (define k 5)", 1);
+  ck_assert_ptr_nonnull(c.m);
+  vm_link(own, c.m);
+  /* What running that input would have defined (any value but a
+   * primitive will do for compiling). */
+  vm_define_global(own, sym_intern_cstr("k"), v_int(5));
+  vm_define_global(own, sym_intern_cstr("h"), v_int(0));
+  c = compile_input(own, "(+ k 1)", 2);
+  ck_assert_ptr_nonnull(c.m);
+  ck_assert_str_eq(c.diag, "");
+  c = compile_input(own, "(pure p () (h))", 3);
+  ck_assert_ptr_null(c.m);
+  ck_assert_str_eq(c.diag, "<repl>:3:13: error: pure function 'p' calls 'h', which uses AVM instructions\n"
+                           " (pure p () (h))\n"
+                           "             ^\n");
+}
+END_TEST
+
+START_TEST(test_comp_syntax) {
+  /* Data read once, compiled one top-level form at a time. */
+  const char *src = "(define a 1) (+ a 2)";
+  Diag d;
+  diag_init(&d, stderr);
+  const char *file = diag_add_source(&d, "t.avm", src, strlen(src));
+  SyntaxList sl;
+  ck_assert(read_source(&d, file, src, strlen(src), &sl));
+  ck_assert_int_eq(sl.n, 2);
+  CompOptions opt = { .open_globals = true };
+  SyntaxList first = { &sl.items[0], 1 };
+  Module *m = comp_syntax(&d, vm, file, &first, &opt);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_uint_eq(m->nglobals, 1);
+  ck_assert_str_eq(m->globals[0]->name, "a");
+}
+END_TEST
+
 static Suite *compiler_suite(void) {
   Suite *s = suite_create("compiler");
 
@@ -1058,6 +1289,11 @@ static Suite *compiler_suite(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, test_unbound_variable);
   tcase_add_test(errors, test_unbound_several);
+  tcase_add_test(errors, test_edit_distance);
+  tcase_add_test(errors, test_unbound_suggestions);
+  tcase_add_test(errors, test_misspelt_special_form);
+  tcase_add_test(errors, test_multiline_span);
+  tcase_add_test(errors, test_notes_follow_their_errors);
   tcase_add_test(errors, test_pure_direct);
   tcase_add_test(errors, test_pure_indirect);
   tcase_add_test(errors, test_unsafe);
@@ -1073,6 +1309,13 @@ static Suite *compiler_suite(void) {
   tcase_add_test(output, test_declarations);
   suite_add_tcase(s, output);
 
+
+  TCase *session = tcase_create("session");
+  tcase_add_test(session, test_open_globals);
+  tcase_add_test(session, test_first_line);
+  tcase_add_test(session, test_inputs_see_earlier_globals);
+  tcase_add_test(session, test_comp_syntax);
+  suite_add_tcase(s, session);
 
   TCase *bugs = tcase_create("bugs");
   tcase_add_test(bugs, test_bug_loop_call_clobbers_parameter);

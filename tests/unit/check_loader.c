@@ -27,7 +27,7 @@ static Module *compile(const char *src) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "t.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
   ck_assert_msg(m != NULL, "compiling %s failed", src);
   return m;
@@ -539,7 +539,7 @@ START_TEST(test_huge_counts) {
   fix_crc(c);
   assert_rejected(c, "corrupt instruction count 4294967295");
 
-  size_t nk = nc + 4 + 16 * 2;
+  size_t nk = nc + 4 + (AVMB_INSTR_SIZE + AVMB_SPAN_SIZE) * 2;
   ck_assert_uint_eq(get32(img.p + nk), 1);
   c = img_copy(img);
   put32(c.p + nk, 0xFFFFFFFF);
@@ -585,7 +585,7 @@ START_TEST(test_huge_counts) {
   Module *l = mkmodule(code, 2, 1);
   add_const(l->protos[0], v_cons(v_int(1), v_nil()));
   img = image_of(l);
-  nk = ncode_at(img) + 4 + 16 * 2;
+  nk = ncode_at(img) + 4 + (AVMB_INSTR_SIZE + AVMB_SPAN_SIZE) * 2;
   ck_assert_uint_eq(img.p[nk + 4], KC_LIST);
   c = img_copy(img);
   put32(c.p + nk + 5, 0xFFFFFFFF);
@@ -600,7 +600,7 @@ START_TEST(test_bad_constants) {
   add_const(m->protos[0], v_prim(PR_car));
   Img img = image_of(m);
   ck_assert_ptr_null(rejection(img));
-  size_t k0 = ncode_at(img) + 4 + 16 * 2 + 4;
+  size_t k0 = ncode_at(img) + 4 + (AVMB_INSTR_SIZE + AVMB_SPAN_SIZE) * 2 + 4;
   ck_assert_uint_eq(img.p[k0], KC_PRIM);
   Img c = img_copy(img);
   put32(c.p + k0 + 1, PROC_PRIM_COUNT);
@@ -653,7 +653,7 @@ START_TEST(test_children_and_decls) {
   Img img = image_of(m);
   /* Function 0's child list is the last 4 bytes before function 1. */
   uint32_t flen, func = section_at(img, "FUNC", &flen, NULL);
-  size_t child_at = ncode_at(img) + 4 + 16 * 2 + 4 + 4;
+  size_t child_at = ncode_at(img) + 4 + (AVMB_INSTR_SIZE + AVMB_SPAN_SIZE) * 2 + 4 + 4;
   ck_assert_uint_eq(get32(img.p + child_at - 4), 1);
   ck_assert_uint_eq(get32(img.p + child_at), 1);
   Img c = img_copy(img);
@@ -706,6 +706,61 @@ START_TEST(test_bad_source_name) {
 END_TEST
 
 /* {===== Forged modules: the verifier =====} */
+
+/* The line table: every instruction's source span survives the round trip
+ * (runtime errors are located by it), and a span that cannot be one is
+ * refused. */
+START_TEST(test_line_table) {
+  Module *src = compile("(define (f x)\n  (car x))\n(f\n 5)");
+  Img img = image_of(src);
+  char err[512];
+  Module *m = load_verified(img.p, img.len, err, sizeof err);
+  ck_assert_msg(m != NULL, "%s", err);
+  bool car_seen = false, call_seen = false;
+  for (uint32_t j = 0; j < m->nprotos; j++)
+    for (uint32_t pc = 0; pc < m->protos[j]->ncode; pc++) {
+      LineInfo l = m->protos[j]->lines[pc];
+      if (m->protos[j]->code[pc].op == OP_CAR) {
+        ck_assert(l.line == 2 && l.col == 3 && l.end_line == 2 && l.end_col == 10);
+        car_seen = true;
+      }
+      if (m->protos[j]->code[pc].op == OP_CALL) {
+        ck_assert(l.line == 3 && l.col == 1 && l.end_line == 4 && l.end_col == 4);
+        call_seen = true;
+      }
+    }
+  ck_assert(car_seen && call_seen);
+
+  static const LineInfo good[] = { { 0, 0, 0, 0 }, { 4, 2, 4, 9 }, { 4, 2, 4, 2 }, { 4, 9, 6, 1 } };
+  static const LineInfo bad_spans[] = { { 3, 0, 3, 5 }, { 2, 5, 1, 1 }, { 2, 5, 2, 4 }, { 0, 1, 0, 0 },
+                                        { -1, 1, 1, 1 }, { 1, 1, 1, -3 } };
+  Instr code[] = { iabc(OP_LOADNIL, 0, 0, 0, 0), RET0 };
+  for (size_t j = 0; j < sizeof good / sizeof *good; j++) {
+    Module *f = mkmodule(code, 2, 1);
+    f->protos[0]->lines[1] = good[j];
+    forged_accepted(f);
+  }
+  for (size_t j = 0; j < sizeof bad_spans / sizeof *bad_spans; j++) {
+    Module *f = mkmodule(code, 2, 1);
+    f->protos[0]->lines[1] = bad_spans[j];
+    char want[128];
+    snprintf(want, sizeof want, "function 0, instruction 1: line table: bad source span %d:%d-%d:%d",
+             bad_spans[j].line, bad_spans[j].col, bad_spans[j].end_line, bad_spans[j].end_col);
+    forged_rejected(f, want);
+  }
+  /* In the image: the entry follows the code, four u32 per instruction. */
+  Module *f = mkmodule(code, 2, 1);
+  f->protos[0]->lines[0] = (LineInfo){ 7, 3, 7, 8 };
+  img = image_of(f);
+  size_t span0 = ncode_at(img) + 4 + AVMB_INSTR_SIZE * 2;
+  ck_assert_uint_eq(get32(img.p + span0), 7);
+  ck_assert_uint_eq(get32(img.p + span0 + 12), 8);
+  Img c = img_copy(img);
+  put32(c.p + span0 + 8, 6);   /* ends on line 6, before it starts */
+  fix_crc(c);
+  assert_rejected(c, "line table: bad source span 7:3-6:8");
+}
+END_TEST
 
 START_TEST(test_unknown_opcode) {
   Instr code[] = { iabc(OP__COUNT, 0, 0, 0, 0), RET0 };
@@ -976,6 +1031,7 @@ static Suite *loader_suite(void) {
   suite_add_tcase(s, load);
 
   TCase *verify = tcase_create("forged-verify");
+  tcase_add_test(verify, test_line_table);
   tcase_add_test(verify, test_unknown_opcode);
   tcase_add_test(verify, test_register_out_of_range);
   tcase_add_test(verify, test_constant_out_of_range);

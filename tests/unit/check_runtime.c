@@ -4,17 +4,23 @@
  * destroys, transaction entries and the overlay index, the transaction
  * itself; nested marks; reads survive), and whole programs through rt_run_main: results,
  * errors, and a PingPong chain of 100,000 nested object calls that runs
- * in a bounded C stack and is undone whole when its innermost call fails. */
+ * in a bounded C stack and is undone whole when its innermost call fails;
+ * runtime error reports: locations, backtraces through functions and object
+ * calls (bounded), from source and from bytecode, behavior suggestions; the
+ * trace views; sessions (rt_run_session, the REPL's inputs): what carries
+ * over from one program to the next, failures, interrupts, redeclarations. */
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <gc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include "compiler/compiler.h"
 #include "runtime/runtime.h"
 #include "stdlib/prelude.h"
+#include "vm/loader.h"
 
 static VM *vm;
 
@@ -50,18 +56,27 @@ static Tx *new_tx(uint64_t id) {
 
 static char *written(Value v) { return v_write_to_string(v, false); }
 
-/* Compiles [src] and runs it as the main program of a fresh runtime. */
-static Program *run(const char *src, Runtime **out_rt) {
+/* Compiles [src] into a fresh runtime, its declarations loaded; gives the
+ * program's main procedure. */
+static Value compile_into(const char *src, Runtime **out_rt) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
   ck_assert_ptr_nonnull(m);
   vm_link(vm, m);
   Runtime *rt = rt_new(vm, "local");
   ck_assert(rt_load_module(rt, m, stderr));
-  Program *p = rt_run_main(rt, proto_main_closure(m));
+  *out_rt = rt;
+  return proto_main_closure(m);
+}
+
+/* Compiles [src] and runs it as the main program of a fresh runtime. */
+static Program *run(const char *src, Runtime **out_rt) {
+  Runtime *rt;
+  Value main = compile_into(src, &rt);
+  Program *p = rt_run_main(rt, main);
   if (out_rt) *out_rt = rt;
   return p;
 }
@@ -424,6 +439,349 @@ START_TEST(test_ping_pong_100k_rejected) {
 }
 END_TEST
 
+/* {===== The trace =====} */
+
+/* Runs [src] with the trace streamed in [format] to a temporary file;
+ * returns what was written. */
+static char *traced(const char *src, TraceFormat format) {
+  Runtime *rt;
+  Value main = compile_into(src, &rt);
+  FILE *f = tmpfile();
+  ck_assert_ptr_nonnull(f);
+  trace_start(rt, f, format);
+  rt_run_main(rt, main);
+  ck_assert(trace_stop(rt));
+  long len = ftell(f);
+  rewind(f);
+  char *text = GC_MALLOC_ATOMIC((size_t)len + 1);
+  ck_assert_int_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+  text[len] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* 20,000 calls make about 1 MB of trace: written in batches, none lost. */
+START_TEST(test_trace_long_text) {
+  char *t = traced("(behavior echo (m) m)\n(define e (create-obj 'echo))\n"
+                   "(let loop ((i 0)) (when (< i 20000) (call e i) (loop (+ i 1))))",
+                   TF_TEXT);
+  size_t lines = 0;
+  for (char *c = t; *c; c++) lines += *c == '\n';
+  ck_assert_uint_eq(lines, 20001);
+  const char *first = "[0] created obj:1 (behavior: echo) [ctrl:local]\n";
+  ck_assert(strncmp(t, first, strlen(first)) == 0);
+  ck_assert_ptr_nonnull(strstr(t, "\n[20000] called obj:1 with 19999 -> 19999 [ctrl:local]\n"));
+}
+END_TEST
+
+/* A transaction is a box; one the program leaves open is aborted inside it. */
+START_TEST(test_trace_mermaid_boxes) {
+  char *t = traced("(behavior echo (m) m)\n(define e (create-obj 'echo))\n(begin-tx)\n(call e '(a #t))", TF_MERMAID);
+  ck_assert_str_eq(t,
+                   "sequenceDiagram\n"
+                   "    participant program\n"
+                   "    participant o1 as obj:1 (echo)\n"
+                   "    Note over o1: created obj:1 (behavior: echo)\n"
+                   "    rect rgba(120, 160, 255, 0.15)\n"
+                   "    Note over program: tx started: tx:1\n"
+                   "    program->>o1: (a #35;t)\n"
+                   "    o1-->>program: (a #35;t)\n"
+                   "    Note over program: tx aborted: tx:1\n"
+                   "    end\n");
+}
+END_TEST
+
+/* A box still open when the view stops (a REPL session) is closed, so
+ * the chart stays valid Mermaid. */
+START_TEST(test_trace_mermaid_closes_boxes) {
+  Runtime *rt = rt_new(vm, "local");
+  FILE *f = tmpfile();
+  ck_assert_ptr_nonnull(f);
+  trace_start(rt, f, TF_MERMAID);
+  rt_log(rt, NULL, EV_TRANSACTION_STARTED, 7, v_nil(), v_nil(), false);
+  ck_assert(trace_stop(rt));
+  char text[256];
+  rewind(f);
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  ck_assert_str_eq(text, "sequenceDiagram\n    participant program\n    rect rgba(120, 160, 255, 0.15)\n"
+                         "    Note over program: tx started: tx:7\n    end\n");
+}
+END_TEST
+
+/* {===== Error reports =====} */
+
+typedef struct ReportOpts {
+  bool bytecode;     /* run the module after a trip through .avmb */
+  bool quote;        /* the source is registered with the reporting Diag */
+  int64_t gas;       /* < 0: unlimited */
+} ReportOpts;
+
+/* Runs [src] (file "t.avm") to its failure; the report avm run prints. */
+static const char *report_of(const char *src, ReportOpts o) {
+  Diag cd;
+  diag_init(&cd, stderr);
+  const char *name = diag_add_source(&cd, "t.avm", src, strlen(src));
+  CompOptions opt = { .allow_unsafe = true };
+  Module *m = comp_source(&cd, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  if (o.bytecode) {
+    size_t len;
+    unsigned char *img = avmb_write(m, &len);
+    char err[256];
+    m = avmb_load(img, len, err, sizeof err);
+    free(img);
+    ck_assert_msg(m && vm_verify(m, err, sizeof err), "%s", err);
+  }
+  vm_link(vm, m);
+  Runtime *rt = rt_new(vm, "local");
+  rt->gas_limit = o.gas;
+  rt_load_module(rt, m, stderr);
+  Program *p = rt_run_main(rt, proto_main_closure(m));
+  vm->slice = 0;
+  ck_assert_int_eq(p->status, PS_FAILED);
+  char *text;
+  size_t size;
+  FILE *out = open_memstream(&text, &size);
+  Diag d;
+  diag_init(&d, out);
+  prelude_add_source(&d);
+  if (o.quote) diag_add_source(&d, "t.avm", src, strlen(src));
+  vm_report_error(&d, &p->error);
+  fclose(out);
+  char *s = GC_MALLOC_ATOMIC(size + 1);
+  memcpy(s, text, size + 1);
+  free(text);
+  return s;
+}
+
+static const char *nested_src =
+  "(define (f x) (car x))\n"
+  "(define (g y)\n"
+  "  (+ 1 (f y)))\n"
+  "(behavior board (msg) (list (g msg)))\n"
+  "(define o (create-obj 'board))\n"
+  "(call o 5)\n"
+  "((lambda (z) (+ 1 (g z))) 7)\n";
+
+/* An error in a behavior rejects the call and is not reported; the one in
+ * the program after it is, through every frame. */
+START_TEST(test_report_nested) {
+  ck_assert_str_eq(report_of(nested_src, (ReportOpts){ false, true, -1 }),
+                   "t.avm:1:15: error: car: expected pair, got 7\n"
+                   " (define (f x) (car x))\n"
+                   "               ^~~~~~~\n"
+                   "  in f at t.avm:1:15\n"
+                   "  in g at t.avm:3:8\n"
+                   "  in an anonymous procedure at t.avm:7:19\n"
+                   "  in the program at t.avm:7:1\n");
+}
+END_TEST
+
+/* From bytecode: the same locations, read from the line table and SRCN;
+ * no line is quoted unless the source is loaded. */
+START_TEST(test_report_from_bytecode) {
+  ck_assert_str_eq(report_of(nested_src, (ReportOpts){ true, false, -1 }),
+                   "t.avm:1:15: error: car: expected pair, got 7\n"
+                   "  in f at t.avm:1:15\n"
+                   "  in g at t.avm:3:8\n"
+                   "  in an anonymous procedure at t.avm:7:19\n"
+                   "  in the program at t.avm:7:1\n");
+  ck_assert_str_eq(report_of(nested_src, (ReportOpts){ true, true, -1 }),
+                   report_of(nested_src, (ReportOpts){ false, true, -1 }));
+}
+END_TEST
+
+/* Out of gas is not a rejected call: it escapes every behavior, and the
+ * backtrace goes through the object calls, bounded. */
+START_TEST(test_report_through_object_calls) {
+  const char *src = "(behavior spin (msg) (let loop ((i 0)) (loop (+ i 1))))\n"
+                    "(behavior relay (n)\n"
+                    "  (if (= n 0) (call (create-obj 'spin) 'go) (list (call (create-obj 'relay) (- n 1)))))\n"
+                    "(call (create-obj 'relay) 2)\n";
+  ck_assert_str_eq(report_of(src, (ReportOpts){ false, false, 3000 }),
+                   "t.avm:1:46: error: OutOfGas: the program used more than 3000 units of gas\n"
+                   "  in behavior spin of object 4 at t.avm:1:46\n"
+                   "  in behavior relay of object 3 at t.avm:3:15\n"
+                   "  in behavior relay of object 2 at t.avm:3:51\n"
+                   "  in behavior relay of object 1 at t.avm:3:51\n"
+                   "  in the program at t.avm:4:1\n");
+  const char *deep = "(behavior spin (msg) (let loop ((i 0)) (loop (+ i 1))))\n"
+                     "(behavior relay (n)\n"
+                     "  (if (= n 0) (call (create-obj 'spin) 'go) (list (call (create-obj 'relay) (- n 1)))))\n"
+                     "(call (create-obj 'relay) 30)\n";
+  const char *r = report_of(deep, (ReportOpts){ false, false, 100000 });
+  ck_assert_msg(strstr(r, "  in behavior relay of object 23 at t.avm:3:51\n"
+                          "  ... 13 frames omitted\n"
+                          "  in behavior relay of object 9 at t.avm:3:51\n") != NULL, "%s", r);
+  ck_assert_msg(strstr(r, "  in behavior spin of object 32 at t.avm:1:46\n") != NULL, "%s", r);
+  ck_assert_msg(strstr(r, "  in behavior relay of object 1 at t.avm:3:51\n  in the program at t.avm:4:1\n") != NULL,
+                "%s", r);
+}
+END_TEST
+
+/* A million frames deep, the report still has 2 * BT_KEEP of them. */
+START_TEST(test_report_deep_recursion) {
+  const char *r = report_of("(define (down n) (+ 1 (down (- n 1))))\n(down 0)\n", (ReportOpts){ false, false, -1 });
+  char want[128];
+  snprintf(want, sizeof want, "  in down at t.avm:1:23\n  ... %zu frames omitted\n  in down at t.avm:1:23\n",
+           vm->max_depth - 2 * BT_KEEP);
+  ck_assert_msg(strstr(r, want) != NULL, "%s", r);
+  int lines = 0;
+  for (const char *c = r; *c; c++) lines += *c == '\n';
+  ck_assert_int_eq(lines, 1 + 2 * BT_KEEP + 1);
+}
+END_TEST
+
+/* create-obj of an undeclared behavior names the closest declared one. */
+START_TEST(test_report_behavior_hint) {
+  ck_assert_str_eq(report_of("(behavior board (m) m)\n(behavior counter (m) m)\n(create-obj 'bord)",
+                             (ReportOpts){ false, true, -1 }),
+                   "t.avm:3:1: error: BehaviorNotFound: create-obj: no loaded module declares a behavior named bord\n"
+                   " (create-obj 'bord)\n"
+                   " ^~~~~~~~~~~~~~~~~~\n"
+                   "t.avm:3:1: note: did you mean 'board'?\n");
+  ck_assert_str_eq(report_of("(behavior board (m) m)\n(create-obj 'ghost)", (ReportOpts){ false, false, -1 }),
+                   "t.avm:2:1: error: BehaviorNotFound: create-obj: no loaded module declares a behavior named ghost\n");
+}
+END_TEST
+
+/* {===== Sessions (rt_run_session: the REPL's inputs) =====} */
+
+/* Runs [src] as the session's next input after [prev]: compiled against
+ * the VM's globals, linked, its declarations loaded. */
+static Program *input(Runtime *rt, Program *prev, const char *src) {
+  Diag d;
+  diag_init(&d, stderr);
+  const char *name = diag_add_source(&d, "input", src, strlen(src));
+  CompOptions opt = { .allow_unsafe = true, .open_globals = true };
+  Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
+  ck_assert_ptr_nonnull(m);
+  vm_link(vm, m);
+  ck_assert(rt_load_module(rt, m, stderr));
+  return rt_run_session(rt, prev, proto_main_closure(m));
+}
+
+static const char *done(Program *p) {
+  ck_assert_msg(p->status == PS_DONE, "input failed: %s", p->error.msg ? p->error.msg : "?");
+  return written(p->result);
+}
+
+static size_t ring_size(Runtime *rt) {
+  size_t n = 0;
+  Program *p = rt->programs;
+  do {
+    n++;
+    p = p->next;
+  } while (p != rt->programs);
+  return n;
+}
+
+START_TEST(test_session_carries_root) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(set-state '(a b)) (define t (begin-tx)) 'ok");
+  ck_assert_str_eq(done(p), "ok");
+  ck_assert_ptr_nonnull(p->tx);  /* left open: it carries over */
+  p = input(rt, p, "(get-state)");
+  ck_assert_str_eq(done(p), "(a b)");
+  p = input(rt, p, "(behavior c (m) (set-state (list m)) m) (define o (create-obj 'c)) (call o 5)");
+  ck_assert_str_eq(done(p), "(just 5)");
+  ck_assert_uint_eq(rt->store.count, 0);  /* created inside the transaction */
+  p = input(rt, p, "(commit-tx t)");
+  ck_assert_str_eq(done(p), "#t");
+  ck_assert_ptr_null(p->tx);
+  ck_assert_uint_eq(rt->store.count, 1);
+  ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "(5)");
+  /* Finished inputs leave the scheduler's ring. */
+  ck_assert_uint_eq(ring_size(rt), 1);
+}
+END_TEST
+
+START_TEST(test_session_failure_aborts) {
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(behavior c (m) (set-state (list m)) m) (define o (create-obj 'c)) (define t (begin-tx))");
+  done(p);
+  p = input(rt, p, "(call o 7)");
+  ck_assert_str_eq(done(p), "(just 7)");
+  p = input(rt, p, "(car '())");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_uint_eq(p->aborted_tx, 1);
+  ck_assert_ptr_null(p->tx);
+  ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "()");
+  p = input(rt, p, "(commit-tx t)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "NoActiveTx: commit-tx: no transaction is open");
+  ck_assert_uint_eq(p->aborted_tx, 0);
+}
+END_TEST
+
+START_TEST(test_session_undoes_calls_in_progress) {
+  /* Out of gas inside a call (outside any transaction): the call's
+   * state write is undone, and the next input starts at the root. */
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(behavior spin (m) (set-state '(dirty)) (let loop () (loop))) (define s (create-obj 'spin))");
+  done(p);
+  rt->gas_limit = 5000;
+  vm->slice = 1000;
+  p = input(rt, p, "(call s 'go)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "OutOfGas: the program used more than 5000 units of gas");
+  ck_assert_ptr_null(p->act->prev);
+  ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "()");
+  rt->gas_limit = -1;
+  rt->out_of_gas = false;
+  p = input(rt, p, "(list (get-self) (+ 1 1))");
+  ck_assert_str_eq(done(p), "(#<object 0> 2)");
+}
+END_TEST
+
+static volatile sig_atomic_t stop_flag;
+
+START_TEST(test_session_interrupt) {
+  Runtime *rt = rt_new(vm, "local");
+  rt->interrupt = &stop_flag;
+  vm->slice = 1000;  /* loops without AVM instructions see the flag at slice ends */
+  stop_flag = 1;
+  Program *p = input(rt, NULL, "(let loop () (loop))");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "interrupted");
+  ck_assert_int_eq(p->error.loc.line, 1);
+  /* A pure function's loop (a nested fiber) stops too. */
+  p = input(rt, p, "(pure q () (let loop () (loop))) (call-pure 'q)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_str_eq(p->error.msg, "interrupted");
+  /* A spawned program goes on after the input that spawned it ... */
+  stop_flag = 0;
+  p = input(rt, p, "(define h (spawn (lambda () (let loop () (get-self) (loop))))) 'spawned");
+  ck_assert_str_eq(done(p), "spawned");
+  Program *h = rt_program(rt, p->id + 1);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_int_eq(h->status, PS_RUNNABLE);
+  /* ... until an interrupted input stops every program. */
+  stop_flag = 1;
+  p = input(rt, p, "(join h)");
+  ck_assert_int_eq(p->status, PS_FAILED);
+  ck_assert_int_eq(h->status, PS_FAILED);
+  stop_flag = 0;
+  p = input(rt, p, "(join h)");
+  ck_assert_str_eq(done(p), "nothing");
+}
+END_TEST
+
+START_TEST(test_session_redeclares) {
+  /* A behavior or pure function declared again replaces the old one; the
+   * objects of the behavior run the new code. */
+  Runtime *rt = rt_new(vm, "local");
+  Program *p = input(rt, NULL, "(behavior b (m) 1) (pure f () 1) (define o (create-obj 'b))");
+  done(p);
+  p = input(rt, p, "(behavior b (m) 2) (pure f () 2) (list (call o 0) (call-pure 'f))");
+  ck_assert_str_eq(done(p), "((just 2) (just 2))");
+  ck_assert_int_eq(v_list_length(rt->behaviors), 1);
+  ck_assert_uint_eq(rt->npures, 1);
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   TCase *tc = tcase_create("store");
@@ -444,6 +802,24 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, test_store_through_programs);
   tcase_add_test(tc, test_ping_pong_100k);
   tcase_add_test(tc, test_ping_pong_100k_rejected);
+  tcase_add_test(tc, test_report_nested);
+  tcase_add_test(tc, test_report_from_bytecode);
+  tcase_add_test(tc, test_report_through_object_calls);
+  tcase_add_test(tc, test_report_deep_recursion);
+  tcase_add_test(tc, test_report_behavior_hint);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("trace");
+  tcase_add_test(tc, test_trace_long_text);
+  tcase_add_test(tc, test_trace_mermaid_boxes);
+  tcase_add_test(tc, test_trace_mermaid_closes_boxes);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("sessions");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_session_carries_root);
+  tcase_add_test(tc, test_session_failure_aborts);
+  tcase_add_test(tc, test_session_undoes_calls_in_progress);
+  tcase_add_test(tc, test_session_interrupt);
+  tcase_add_test(tc, test_session_redeclares);
   suite_add_tcase(s, tc);
   return s;
 }

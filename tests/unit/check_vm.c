@@ -16,7 +16,7 @@ static Fiber *start(const char *src) {
   Diag d;
   diag_init(&d, stderr);
   const char *name = diag_add_source(&d, "test.avm", src, strlen(src));
-  CompOptions opt = { true };
+  CompOptions opt = { .allow_unsafe = true };
   Module *m = comp_source(&d, vm, name, src, strlen(src), &opt);
   ck_assert_ptr_nonnull(m);
   vm_link(vm, m);
