@@ -5,7 +5,7 @@
 #   vm/prims.def       PRIM(cname, "name", min, max, fast, PURE|EFFECT)
 #   vm/instrs.def      INSTR(id, "name", min, max, layer, SAFE|UNSAFE, family, gas)
 #   stdlib/prelude.avm every top-level (define (name ...) ...)
-#   lang/desugar.c     the KEYWORDS list of special forms
+#   lang/keywords.def  KW(ident, "name", kind), the reserved words
 #   runtime/errors.def ERR(id, family, "Name"), the AVM errors
 #   runtime/events.def EV(id, "Name", text), the trace events
 #
@@ -31,7 +31,7 @@ top=${DOCS_SRCDIR:-$(cd "$here/../.." && pwd)} || exit 99
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-names.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
-for f in vm/prims.def vm/instrs.def stdlib/prelude.avm lang/desugar.c runtime/errors.def runtime/events.def \
+for f in vm/prims.def vm/instrs.def stdlib/prelude.avm lang/keywords.def runtime/errors.def runtime/events.def \
   docs/guide.md; do
   [ -r "$top/$f" ] || { echo "check-names.sh: error: cannot read $top/$f"; exit 99; }
 done
@@ -81,9 +81,8 @@ awk -F'[ \t]*,[ \t]*' '
     print name "\t" $5 + 0 "\t" tolower($6) "\t" gas + 0
   }' "$top/vm/instrs.def" >"$tmp/instrs"
 
-# keywords of the surface language
-sed -n '/^#define KEYWORDS/,/^$/p' "$top/lang/desugar.c" |
-  grep -o 'X([a-z_]*, "[^"]*")' | sed 's/^X([a-z_]*, "\(.*\)")$/\1/' >"$tmp/keywords"
+# keywords of the surface language: special forms, declarations, auxiliary words
+sed -n 's/^KW([a-z_]*, *"\([^"]*\)", *KW_[A-Z]*).*/\1/p' "$top/lang/keywords.def" >"$tmp/keywords"
 
 # AVM errors and trace events
 sed -n 's/^ERR([A-Z_]*, *[A-Za-z]*, *"\([A-Za-z]*\)").*/\1/p' "$top/runtime/errors.def" >"$tmp/errors"
@@ -175,7 +174,7 @@ while IFS="$tab" read -r name layer safety gas; do
 done <"$tmp/instrs"
 
 while read -r kw; do
-  grep -qF "\`$kw\`" "$top/docs/guide.md" || miss "keyword '$kw' (lang/desugar.c) does not appear as \`$kw\` in docs/guide.md"
+  grep -qF "\`$kw\`" "$top/docs/guide.md" || miss "keyword '$kw' (lang/keywords.def) does not appear as \`$kw\` in docs/guide.md"
 done <"$tmp/keywords"
 
 cat $pages >"$tmp/all-pages"

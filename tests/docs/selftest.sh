@@ -63,7 +63,9 @@ ${fence}output
 (x y)
 ${fence}
 ${fence}stderr
-error: car: expected pair, got nothing
+example.avm:3:1: error: car: expected pair, got nothing
+ (car (reflect (get-self)))
+ ^~~~~~~~~~~~~~~~~~~~~~~~~~
 ${fence}
 
 ${fence}console
@@ -94,7 +96,7 @@ printf '%savm exit=1\n(car 1)\n%s\n%soutput\n%s\n%sstderr\nerror: car: bad\n%s\n
 expect "wrong stderr fails" 1 "stderr differs" docs
 
 printf '%savm\n(car 1)\n%s\n%soutput\n%s\n' "$fence" "$fence" "$fence" "$fence" >"$page"
-expect "unexpected stderr fails" 1 "+error: car: expected pair, got 1" docs
+expect "unexpected stderr fails" 1 "+example.avm:1:1: error: car: expected pair, got 1" docs
 
 printf '%savm exit=3\n(+ 1 2)\n%s\n%soutput\n3\n%s\n' "$fence" "$fence" "$fence" "$fence" >"$page"
 expect "wrong exit status fails" 1 "exit status: expected 3, got 0" docs
@@ -136,7 +138,7 @@ tree=$tmp/tree
 fresh_tree() {
   rm -rf "$tree"
   mkdir -p "$tree/vm" "$tree/stdlib" "$tree/lang" "$tree/runtime" "$tree/docs" "$tree/man" "$tree/cli"
-  for f in vm/prims.def vm/instrs.def stdlib/prelude.avm lang/desugar.c runtime/errors.def runtime/events.def \
+  for f in vm/prims.def vm/instrs.def stdlib/prelude.avm lang/keywords.def runtime/errors.def runtime/events.def \
            man/avm.1 man/avmc.1 cli/exitcodes.h; do
     cp "$top/$f" "$tree/$f" || exit 99
   done
@@ -171,6 +173,10 @@ expect "a changed prelude arity must be documented" 1 "expected 'last|1 or more|
 fresh_tree
 echo 'ERR(FROBNICATED,            Obj,        "Frobnicated")' >>"$tree/runtime/errors.def"
 expect "a new AVM error must be documented" 1 "AVM error 'Frobnicated'" names
+
+fresh_tree
+echo 'KW(frob,             "frobnicate",     KW_FORM)' >>"$tree/lang/keywords.def"
+expect "a new keyword must be documented" 1 "keyword 'frobnicate' (lang/keywords.def)" names
 
 # {===== check-man.sh =====}
 
