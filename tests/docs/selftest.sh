@@ -201,12 +201,12 @@ cat >"$tmp/grown-avm" <<EOF
 #!/bin/sh
 "$avm" "\$@"
 echo "      --frobnicate    frobnicate"
-echo "       avm repl"
+echo "       avm frob"
 EOF
 chmod +x "$tmp/grown-avm"
 expect "a new option in --help must be documented" 1 "does not document option --frobnicate" \
   env AVM="$tmp/grown-avm" DOCS_SRCDIR="$tree" sh "$here/check-man.sh"
-expect "a new command in --help must be documented" 1 "for 'avm repl'" \
+expect "a new command in --help must be documented" 1 "for 'avm frob'" \
   env AVM="$tmp/grown-avm" DOCS_SRCDIR="$tree" sh "$here/check-man.sh"
 
 if [ "$fails" -gt 0 ]; then
