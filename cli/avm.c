@@ -54,9 +54,10 @@ static void usage(FILE *out) {
           "  -V, --version       show the version\n"
           "\n"
           "Exit status: 0 success, 1 runtime error, 2 compile error or invalid\n"
-          "bytecode, 64 usage error, 66 unreadable input.  avm repl exits with 0 at a\n"
-          "terminal; with piped input, 0 when every input went well, else the status\n"
-          "of the first that failed; N after (exit N).\n",
+          "bytecode, 64 usage error, 66 unreadable input, 74 output or trace not\n"
+          "written.  avm repl exits with 0 at a terminal; with piped input, 0 when\n"
+          "every input went well, else the status of the first that failed; N after\n"
+          "(exit N).\n",
           meta_names, AVM_DEFAULT_MAX_DEPTH);
 }
 
@@ -107,13 +108,15 @@ static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
   return fflush(stdout) == 0 ? EX_AVM_OK : EX_AVM_IOERR;
 }
 
-/* The options avm run and avm repl share, in getopt_long's form. */
+/* The options avm run and avm repl share, in getopt_long's form; the long
+ * ones without a short form have codes above any character. */
+enum { OPT_ALLOW_UNSAFE = 256, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE, OPT_GAS };
 static const struct option longopts[] = {
-  { "allow-unsafe", no_argument, NULL, 'u' },
-  { "stack", required_argument, NULL, 's' },
-  { "trace", optional_argument, NULL, 't' },
-  { "trace-file", required_argument, NULL, 'T' },
-  { "gas", required_argument, NULL, 'g' },
+  { "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
+  { "stack", required_argument, NULL, OPT_STACK },
+  { "trace", optional_argument, NULL, OPT_TRACE },
+  { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
+  { "gas", required_argument, NULL, OPT_GAS },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
@@ -123,26 +126,27 @@ static const struct option longopts[] = {
 static int parse_options(int argc, char **argv, RunOptions *ro, long *stack) {
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
     switch (c) {
-      case 'u': ro->allow_unsafe = true; break;
-      case 's': {
+      case OPT_ALLOW_UNSAFE: ro->allow_unsafe = true; break;
+      case OPT_STACK: {
         char *end;
         *stack = strtol(optarg, &end, 10);
         if (*end || *stack < 1 || *stack > 100000000)
           return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
         break;
       }
-      case 't':
+      case OPT_TRACE:
         ro->trace = true;
         if (optarg && !trace_format_parse(optarg, &ro->trace_format))
           return cli_usage_error(prog, "--trace: unknown format '%s' (text, json or mermaid)", optarg);
         break;
-      case 'T':
+      case OPT_TRACE_FILE:
         ro->trace = true;
         ro->trace_file = optarg;
         break;
-      case 'g': {
+      case OPT_GAS: {
         char *end;
         long long g = strtoll(optarg, &end, 10);
         if (*end || g < 0) return cli_usage_error(prog, "--gas: expected a non-negative number, got '%s'", optarg);
@@ -151,7 +155,7 @@ static int parse_options(int argc, char **argv, RunOptions *ro, long *stack) {
       }
       case 'h': usage(stdout); return EX_AVM_OK;
       case 'V': cli_print_version(prog); return EX_AVM_OK;
-      default: return cli_usage_error(prog, "invalid option");
+      default: return cli_option_error(prog, c, argv, longopts);
     }
   }
   return -1;

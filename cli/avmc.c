@@ -15,11 +15,12 @@ static void usage(FILE *out) {
           "       avmc disasm [--verbose] FILE.avmb|FILE.avm\n"
           "\n"
           "Commands:\n"
-          "  build    compile a program to bytecode (default output: FILE.avmb)\n"
+          "  build    compile a program to bytecode (default output: FILE.avmb;\n"
+          "           input - is standard input, and needs -o)\n"
           "  disasm   list the tape of a bytecode file (or of a source file)\n"
           "\n"
           "Options:\n"
-          "  -o, --output FILE   where build writes the bytecode\n"
+          "  -o, --output FILE   where build writes the bytecode (-: standard output)\n"
           "      --allow-unsafe  allow unsafe AVM instructions (marks the bytecode)\n"
           "  -v, --verbose       disasm: also list constants, upvalues and globals\n"
           "  -h, --help          show this help\n"
@@ -58,7 +59,7 @@ int main(int argc, char **argv) {
   GC_INIT();
   static const struct option longopts[] = {
     { "output", required_argument, NULL, 'o' },
-    { "allow-unsafe", no_argument, NULL, 'u' },
+    { "allow-unsafe", no_argument, NULL, 256 },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -79,20 +80,24 @@ int main(int argc, char **argv) {
   const char *output = NULL;
   bool allow_unsafe = false, verbose = false;
   optind = 2;
+  opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":o:vhV", longopts, NULL)) != -1) {
     switch (c) {
       case 'o': output = optarg; break;
-      case 'u': allow_unsafe = true; break;
+      case 256: allow_unsafe = true; break;
       case 'v': verbose = true; break;
       case 'h': usage(stdout); return EX_AVM_OK;
       case 'V': cli_print_version(prog); return EX_AVM_OK;
-      default: return cli_usage_error(prog, "invalid option");
+      default: return cli_option_error(prog, c, argv, longopts);
     }
   }
   if (optind >= argc) return cli_usage_error(prog, "%s: missing input file", cmd);
   if (optind + 1 < argc) return cli_usage_error(prog, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
   const char *input = argv[optind];
+  /* Bytecode from standard input has no name to derive the output's from. */
+  if (build && strcmp(input, "-") == 0 && !output)
+    return cli_usage_error(prog, "build: input from standard input (-) needs -o FILE (-o - writes to standard output)");
   VM *vm = cli_new_vm();
   int status = EX_AVM_OK;
   Diag d;

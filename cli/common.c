@@ -105,6 +105,21 @@ int cli_usage_error(const char *prog, const char *fmt, ...) {
   return EX_AVM_USAGE;
 }
 
+int cli_option_error(const char *prog, int c, char *const argv[], const struct option *longopts) {
+  const char *arg = optind > 0 ? argv[optind - 1] : "";
+  /* A long option: its name is what stands before any '='. */
+  bool is_long = strncmp(arg, "--", 2) == 0 && (optopt == 0 || optopt > 255 || c == ':' || strchr(arg, '='));
+  if (!is_long) return cli_usage_error(prog, c == ':' ? "option '-%c' requires an argument" : "unrecognized option '-%c'", optopt);
+  int len = (int)strcspn(arg, "=");
+  if (c == ':') return cli_usage_error(prog, "option '%.*s' requires an argument", len, arg);
+  if (optopt != 0) return cli_usage_error(prog, "option '%.*s' takes no argument", len, arg);
+  int matches = 0;
+  for (const struct option *o = longopts; o->name; o++)
+    if (strncmp(o->name, arg + 2, (size_t)len - 2) == 0) matches++;
+  if (matches > 1) return cli_usage_error(prog, "option '%.*s' is ambiguous", len, arg);
+  return cli_usage_error(prog, "unrecognized option '%.*s'", len, arg);
+}
+
 void cli_error(const char *prog, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

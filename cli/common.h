@@ -2,6 +2,7 @@
  * program from source or bytecode, version text. */
 #ifndef AVM_CLI_COMMON_H
 #define AVM_CLI_COMMON_H
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "cli/exitcodes.h"
@@ -23,6 +24,12 @@ Module *cli_load_program(Diag *d, VM *vm, const char *path, bool allow_unsafe, b
 void cli_print_version(const char *prog);
 /* Prints "PROG: MESSAGE\nTry 'PROG --help'.\n" and returns EX_AVM_USAGE. */
 int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* For getopt_long's '?' or ':' (opterr = 0, optstring starting with ':'
+ * after any '+'): says which option of [argv] was wrong, through
+ * cli_usage_error, and returns EX_AVM_USAGE.  [longopts]' vals that have no
+ * short option should be above 255. */
+int cli_option_error(const char *prog, int c, char *const argv[], const struct option *longopts);
 
 /* Prints "PROG: error: MESSAGE" on stderr. */
 void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,7 +19,7 @@ Value rt_meta(Object *o) {
   return l;
 }
 
-bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, const char **err) {
+static bool apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, const char **err) {
   if (!v_is_proc(proc)) {
     *err = "not a procedure";
     return false;
@@ -60,6 +60,20 @@ bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, c
   }
   *err = f->error.msg;
   return false;
+}
+
+/* A pure function may not have effects, so (exit) inside one is an error
+ * of the function: the request it left is withdrawn and the program that
+ * called it goes on. */
+bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, const char **err) {
+  int exit_before = rt->vm->exit_requested;
+  bool ok = apply_pure(rt, proc, args, argc, out, err);
+  if (rt->vm->exit_requested != exit_before) {
+    rt->vm->exit_requested = exit_before;
+    *err = "exit: a pure function cannot exit the program";
+    return false;
+  }
+  return ok;
 }
 
 HResult h_REFLECT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {

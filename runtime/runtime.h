@@ -240,7 +240,7 @@ bool rt_check_authority(Runtime *rt, Program *p, Object *o, TxEntry *e, const ch
 /* META: the association list reflect and scry show of an object. */
 Value rt_meta(Object *o);
 /* Runs [proc] on [args] to completion in a nested fiber that may not use
- * AVM instructions; false with the error message in *err. */
+ * AVM instructions or exit; false with the error message in *err. */
 bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, const char **err);
 
 /* The undo journal: every store and overlay change made inside an object

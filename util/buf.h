@@ -27,6 +27,7 @@ void buf_json_string(Buf *b, const char *s, size_t len);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline void buf_put(Buf *b, const char *s, size_t len) {
+  if (len == 0) return;  /* an empty buffer has no p to copy to */
   if (b->cap - b->n < len) buf_reserve(b, len);
   memcpy(b->p + b->n, s, len);
   b->n += len;
