@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/common.h"
+#include "stdlib/prelude.h"
 
 /* VM instructions between two looks at the interrupt flag when no gas
  * limit applies (with one, gas slices of avm run's size). */
@@ -25,6 +26,7 @@ Session *session_new(const char *name, bool allow_unsafe) {
   s->rt = rt_new(s->vm, "local");
   s->rt->allow_unsafe = allow_unsafe;
   diag_init(&s->diag, stderr);
+  prelude_add_source(&s->diag);
   s->name = name;
   s->allow_unsafe = allow_unsafe;
   s->gas = -1;
@@ -60,37 +62,11 @@ static const char *keep_text(Session *s, const char *text, size_t len, int line,
 
 /* {===== Errors =====} */
 
-/* Whether [file] names one of the session's inputs or loaded files. */
-static bool ours(const Session *s, const char *file) {
-  if (!file) return false;
-  for (const Source *src = s->diag.sources; src; src = src->next)
-    if (src->name == file) return true;
-  return false;
-}
-
-/* Where to point an error at: where it happened if that is in the
- * session's code, else the innermost caller that is (an error inside a
- * prelude function is shown at the call that led to it). */
-static Loc error_loc(const Session *s, const Program *p) {
-  if (ours(s, p->error.loc.file)) return p->error.loc;
-  const Fiber *f = p->fiber;
-  for (size_t j = f->nframes; j-- > 0;) {
-    Loc loc = fiber_loc(f, j);
-    if (ours(s, loc.file)) return loc;
-  }
-  return p->error.loc;
-}
-
+/* As avm run reports it: location, source line, backtrace (vm/report.c). */
 static void report(Session *s, const Program *p) {
   fflush(stdout);
-  Buf text = { 0 };
-  vm_error_text(&text, &p->error);
-  buf_putc(&text, '\0');
   if (s->echoes_ctrl_c && p->error.msg && strcmp(p->error.msg, "interrupted") == 0) fputc('\n', stderr);
-  Loc loc = error_loc(s, p);
-  if (loc.file) diag_error(&s->diag, loc, "%s", text.p);
-  else fprintf(stderr, "error: %s\n", text.p);
-  buf_free(&text);
+  vm_report_error(&s->diag, &p->error);
   if (p->aborted_tx) fprintf(stderr, "note: transaction #<tx %llu> was aborted\n", (unsigned long long)p->aborted_tx);
 }
 
