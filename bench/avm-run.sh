@@ -32,25 +32,38 @@ time_run() {
   echo "$med $peak"
 }
 
+# per_unit MS N UNITS: the cost of one unit, start-up (a run of an empty
+# program, measured the same way) taken off.
+per_unit() {
+  awk -v ms="$1" -v base="$base" -v n="$2" -v u="$3" \
+    'BEGIN { d = ms - base; if (d < 0) d = 0; printf "%.0f ns/%s", d * 1e6 / n, u }'
+}
+
 row() {  # row LABEL UNITS PER_RUN REFERENCE GOAL -- ARGS
   label=$1 units=$2 per=$3 ref=$4 goal=$5
   shift 6
   set -- $(time_run --trace "$@") $(time_run "" "$@")
   ms=$1 kb=$2 ms0=$3 kb0=$4
-  rate=$(awk -v ms="$ms0" -v n="$per" 'BEGIN { if (ms > 0) printf "%.0f ns/%s", ms * 1e6 / n, "'"$units"'"; else print "-" }')
-  printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' "$label" "$ms" "$((kb / 1024))" "$ms0" "$((kb0 / 1024))" "$rate" "$ref" "$goal"
+  printf '| %-28s | %7s | %7s | %-16s | %7s | %7s | %-16s | %-30s | %-26s |\n' "$label" "$ms" "$((kb / 1024))" \
+    "$(per_unit "$ms" "$per" "$units")" "$ms0" "$((kb0 / 1024))" "$(per_unit "$ms0" "$per" "$units")" "$ref" "$goal"
 }
 
 if [ ! -x "$avm" ]; then
   echo "bench/avm-run.sh: no avm binary in $build" >&2
   exit 1
 fi
+empty=$(mktemp --suffix=.avm)
+trap 'rm -f "$tmp" "$empty"' EXIT
+echo 0 >"$empty"
+set -- $(time_run "" "$empty")
+base=$1
 echo
-echo "AVM layer: median of $runs runs, with --trace (the whole trace printed, to /dev/null) and without"
+echo "AVM layer: median of $runs runs, with --trace (the whole trace printed, to /dev/null) and without;"
+echo "per unit: the run's time less start-up ($base ms, a run of an empty program), over the units"
 echo
-printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' program "ms" "MB" "ms" "MB" "per unit" "reference (Rust, release)" goal
-printf '| %-28s | %7s | %7s | %7s | %7s | %-16s | %-30s | %-26s |\n' "" "trace" "trace" "no trace" "no trace" "(no trace)" "" ""
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ --------- --------- --------- --------- ------------------ -------------------------------- ----------------------------
+printf '| %-28s | %7s | %7s | %-16s | %7s | %7s | %-16s | %-30s | %-26s |\n' program "ms" "MB" "per unit" "ms" "MB" "per unit" "reference (Rust, release)" goal
+printf '| %-28s | %7s | %7s | %-16s | %7s | %7s | %-16s | %-30s | %-26s |\n' "" "trace" "trace" "(trace)" "no trace" "no trace" "(no trace)" "" ""
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ --------- --------- ------------------ --------- --------- ------------------ -------------------------------- ----------------------------
 row "flat calls (10^6), echo" call 1000000 "461 ns/call" "< 90 ns/call" -- "$src/avm-flat-echo.avm"
 row "flat calls, counter object" call 1000000 "" "(get-state + set-state each)" -- "$src/avm-flat-calls.avm"
 row "PingPong, max 10^6 (nested)" call 1000000 "2.56 ms/call at depth 10^4" "< 1 s, < 512 MB" -- "$src/avm-ping-pong.avm"
