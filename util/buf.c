@@ -32,9 +32,12 @@ static const char digit_pairs[201] =
   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
   "8081828384858687888990919293949596979899";
 
+/* The number of digits of [v]: log10 from the bit length (1233/4096 is
+ * just above log10(2)), corrected by one table look-up. */
 static unsigned decimal_digits(uint32_t v) {
-  return 1 + (v >= 10) + (v >= 100) + (v >= 1000) + (v >= 10000) + (v >= 100000) + (v >= 1000000) +
-         (v >= 10000000) + (v >= 100000000) + (v >= 1000000000);
+  static const uint32_t pow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000 };
+  unsigned t = ((32 - (unsigned)__builtin_clz(v | 1)) * 1233) >> 12;
+  return t + 1 - ((v | 1) < pow10[t]);
 }
 
 /* Writes the last [len] digits of [v] (zero-padded) so that they end at [end]. */
