@@ -28,20 +28,24 @@ typedef struct Compiled {
   int nerrors;
 } Compiled;
 
-/* Compiles [src] as file "t.avm", capturing diagnostics. */
-static Compiled compile_in(VM *in, const char *src, bool allow_unsafe) {
+/* Compiles [src] as file [name] with [opt], capturing diagnostics. */
+static Compiled compile_with(VM *in, const char *name, const char *src, CompOptions opt) {
   Compiled r;
   size_t size;
   FILE *f = open_memstream(&r.diag, &size);
   ck_assert_ptr_nonnull(f);
   Diag d;
   diag_init(&d, f);
-  const char *file = diag_add_source(&d, "t.avm", src, strlen(src));
-  CompOptions opt = { .allow_unsafe = allow_unsafe };
+  const char *file = diag_add_source_from(&d, name, src, strlen(src), opt.first_line ? opt.first_line : 1);
   r.m = comp_source(&d, in, file, src, strlen(src), &opt);
   r.nerrors = d.nerrors;
   fclose(f);
   return r;
+}
+
+/* Compiles [src] as file "t.avm". */
+static Compiled compile_in(VM *in, const char *src, bool allow_unsafe) {
+  return compile_with(in, "t.avm", src, (CompOptions){ .allow_unsafe = allow_unsafe });
 }
 
 static Compiled compile_src(const char *src) { return compile_in(vm, src, false); }
@@ -1173,18 +1177,7 @@ END_TEST
 /* Compiles [src] as the REPL does: its first line is line [line] of the
  * session, and procedures may use globals not defined yet. */
 static Compiled compile_input(VM *in, const char *src, int line) {
-  Compiled r;
-  size_t size;
-  FILE *f = open_memstream(&r.diag, &size);
-  ck_assert_ptr_nonnull(f);
-  Diag d;
-  diag_init(&d, f);
-  const char *file = diag_add_source_from(&d, "<repl>", src, strlen(src), line);
-  CompOptions opt = { .first_line = line, .open_globals = true };
-  r.m = comp_source(&d, in, file, src, strlen(src), &opt);
-  r.nerrors = d.nerrors;
-  fclose(f);
-  return r;
+  return compile_with(in, "<repl>", src, (CompOptions){ .first_line = line, .open_globals = true });
 }
 
 START_TEST(test_open_globals) {
