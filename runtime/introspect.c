@@ -20,7 +20,7 @@ static Object *self_object(Runtime *rt, Program *p) {
 
 HResult h_GET_SELF(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)rt, (void)args, (void)argc;
-  *out = v_ref(T_OBJREF, p->act->self_id);
+  *out = v_ref(T_OBJREF, act_self_id(p->act));
   return H_DONE;
 }
 
@@ -79,7 +79,7 @@ HResult h_REIFY_CONTEXT(Runtime *rt, Program *p, Value *args, int argc, Value *o
   l = v_cons(v_sym(a->machine), l);
   l = v_cons(a->has_sender ? v_just(v_ref(T_OBJREF, a->sender_id)) : v_nothing(), l);
   l = v_cons(a->input, l);
-  l = v_cons(v_ref(T_OBJREF, a->self_id), l);
+  l = v_cons(v_ref(T_OBJREF, act_self_id(a)), l);
   (void)rt;
   *out = l;
   return H_DONE;

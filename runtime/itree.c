@@ -8,6 +8,7 @@
  * and take turns after every AVM instruction, round robin. */
 #include <gc.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include "runtime/runtime.h"
 
@@ -70,20 +71,48 @@ bool rt_load_module(Runtime *rt, Module *m, FILE *err) {
 
 /* {===== Programs =====} */
 
-static Activation *root_activation(Runtime *rt, Symbol *controller) {
-  Activation *a = GC_MALLOC(sizeof *a);
-  a->self_id = ROOT_ID;
-  a->input = v_nothing();
-  a->machine = rt->machine;
-  a->controller = controller;
+/* {===== Activations =====} */
+
+/* Address space for a program's activations once they outgrow the heap:
+ * room for more nested calls than the VM's frame limit allows. */
+#define ACTS_RESERVE ((size_t)1 << 31)
+
+static void release_program(void *obj, void *data) {
+  (void)data;
+  Program *p = obj;
+  stackmem_release(p->acts, &p->acts_mem);
+}
+
+Activation *act_push(Program *p) {
+  if (p->nacts == p->acts_cap) {
+    if (!p->acts_mem.owner) p->acts_mem = (StackMem){ .owner = p, .release = release_program };
+    void *a = p->acts;
+    if (!stackmem_grow(&a, &p->acts_cap, p->nacts + 1, sizeof(Activation), ACTS_RESERVE, &p->acts_mem))
+      return NULL;
+    p->acts = a;
+  }
+  Activation *a = &p->acts[p->nacts++];
+  memset(a, 0, sizeof *a);
+  p->act = a;
   return a;
+}
+
+static void act_pop(Program *p) {
+  Activation *a = p->act;
+  a->input = v_nil();  /* the message is garbage now */
+  p->act = a - 1;
+  p->nacts--;
 }
 
 static Program *new_program(Runtime *rt, Value fn, Symbol *controller) {
   Program *p = GC_MALLOC(sizeof *p);
   p->id = rt->next_program++;
   p->fiber = fiber_new(rt->vm, fn, NULL, 0);
-  p->act = root_activation(rt, controller);
+  Activation *root = act_push(p);
+  if (!root) abort();
+  root->input = v_nothing();
+  root->machine = rt->machine;
+  root->controller = controller;
   p->status = p->fiber->status == VM_ERROR ? PS_FAILED : PS_RUNNABLE;
   p->result = v_unspec();
   p->error.irritants = v_nil();
@@ -150,21 +179,18 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
     return rt_error(p, AE_BEHAVIOR_NOT_FOUND, "no behavior named %s is loaded", o->behavior->name) ? H_DONE
                                                                                                   : H_ERROR;
   Fiber *f = p->fiber;
-  Activation *a = p->spare;
-  if (a) p->spare = a->prev;
-  else a = GC_MALLOC(sizeof *a);
-  a->prev = p->act;
+  uint64_t sender = act_self_id(p->act);
+  Activation *a = act_push(p);
+  if (!a) return rt_error(p, AE_INVALID_INPUT, "too many nested calls"), H_ERROR;
   a->self = o;
-  a->self_id = o->id;
   a->input = input;
-  a->sender_id = p->act->self_id;
+  a->sender_id = sender;
   a->has_sender = true;
   a->machine = o->machine;
   a->controller = rt_controller_of(o, e);
   a->caller_floor = (uint32_t)f->floor;
   a->caller_dest = (uint32_t)f->vis_dest;
   a->caller_returns = f->vis_returns;
-  p->act = a;
   if (rt->trace.out) trace_call_begin(rt, p);
   a->journal_mark = (uint32_t)journal_mark(p);
   if (p->tx) {
@@ -185,17 +211,14 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
 static void pop_activation(Program *p, Value response) {
   Activation *a = p->act;
   Fiber *f = p->fiber;
-  p->act = a->prev;
   f->nframes = a->floor;
   f->floor = a->caller_floor;
   f->vis_dest = a->caller_dest;
   f->vis_returns = a->caller_returns;
   f->status = VM_VIS;
   f->error = (VMError){ .irritants = v_nil() };
-  if (!p->act->prev) journal_reset(p);  /* back at the top: nothing to undo any more */
-  a->prev = p->spare;
-  a->input = v_nil();
-  p->spare = a;
+  act_pop(p);
+  if (!rt_in_call(p)) journal_reset(p);  /* back at the top: nothing to undo any more */
   respond(p, response);
 }
 
@@ -210,10 +233,10 @@ static Value error_message(const VMError *err) {
 
 static void reject_call(Runtime *rt, Program *p) {
   Activation *a = p->act;
-  rt_log(rt, p, EV_ERROR_OCCURRED, a->self_id, rt->trace.out ? error_message(&p->fiber->error) : v_nil(),
+  rt_log(rt, p, EV_ERROR_OCCURRED, act_self_id(a), rt->trace.out ? error_message(&p->fiber->error) : v_nil(),
          v_nil(), false);
   journal_rollback(rt, p, a->journal_mark);
-  rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, v_nil(), false);
+  rt_log(rt, p, EV_OBJECT_CALLED, act_self_id(a), a->input, v_nil(), false);
   pop_activation(p, v_nothing());
 }
 
@@ -225,12 +248,12 @@ static void return_from_call(Runtime *rt, Program *p, Value out) {
     return;
   }
   Object *self = a->self;
-  rt_log(rt, p, EV_OBJECT_CALLED, a->self_id, a->input, out, true);
+  rt_log(rt, p, EV_OBJECT_CALLED, self->id, a->input, out, true);
   pop_activation(p, v_just(out));
   /* The answered call counts in the caller's context: journaled only when
    * the caller is itself a call that may still be rejected. */
   if (!p->tx) {
-    journal_object(p, self);
+    journal_calls(p, self);
     self->calls++;
   }
 }
@@ -245,11 +268,11 @@ static void name_behavior_frames(Program *p) {
   const Activation *a = p->act;
   for (uint32_t j = 0; j < e->nbt; j++) {
     BtFrame *b = &e->bt[j];
-    while (a->self && a->floor > b->index) a = a->prev;
+    while (a->self && a->floor > b->index) a--;
     if (a->self && a->floor == b->index) {
       b->kind = BT_BEHAVIOR;
       b->name = a->self->behavior;
-      b->object = a->self_id;
+      b->object = a->self->id;
     }
   }
 }
@@ -264,11 +287,9 @@ static bool stopping(Runtime *rt) {
  * stopped) leaves nothing of them behind: they are undone as a rejected
  * call is, and the program is back at its root. */
 static void unwind_calls(Runtime *rt, Program *p) {
-  Activation *a = p->act;
-  if (!a->prev) return;
-  while (a->prev->prev) a = a->prev;  /* the outermost call */
-  journal_rollback(rt, p, a->journal_mark);
-  p->act = a->prev;
+  if (!rt_in_call(p)) return;
+  journal_rollback(rt, p, p->acts[1].journal_mark);  /* from the outermost call */
+  while (rt_in_call(p)) act_pop(p);
   journal_reset(p);
 }
 
@@ -288,7 +309,7 @@ static void fail_program(Runtime *rt, Program *p) {
 }
 
 static void fail(Runtime *rt, Program *p) {
-  if (p->act->prev && !stopping(rt)) {
+  if (rt_in_call(p) && !stopping(rt)) {
     reject_call(rt, p);
     return;
   }
@@ -325,7 +346,7 @@ static bool step(Runtime *rt, Program *p) {
     case VM_TAU:
       return false;
     case VM_RET:
-      if (p->act->prev) {
+      if (rt_in_call(p)) {
         return_from_call(rt, p, f->result);
       } else {
         p->result = f->result;
@@ -444,7 +465,7 @@ Program *rt_run_session(Runtime *rt, Program *prev, Value fn) {
   Program *main = new_program(rt, fn, rt->machine);
   main->session = true;
   if (prev) {
-    main->act = prev->act;
+    *main->act = *prev->act;  /* the root's machine and controller */
     main->tx = prev->tx;
     main->spare_tx = prev->spare_tx;
     main->root = prev->root;

@@ -5,43 +5,92 @@
  * its nested calls too; what it read in a transaction stays in the read
  * set.  At the top level nothing is recorded. */
 #include <gc.h>
+#include <stdlib.h>
 #include <string.h>
 #include "runtime/runtime.h"
 
-typedef enum { J_OBJECT, J_CREATED, J_DESTROYED, J_ENTRY, J_NEW_ENTRY, J_TX } JKind;
+typedef enum { J_CALLS, J_OBJECT, J_CREATED, J_DESTROYED, J_ENTRY, J_NEW_ENTRY, J_TX } JKind;
 
+/* A change, and how to undo it.  Entries are small (a nested call's
+ * answered-call count is one of them: a million nested calls make a
+ * million entries); the old contents of an object or overlay entry are
+ * kept apart, in [saved]. */
 typedef struct JEntry {
   JKind kind;
   void *target;          /* Object* or TxEntry* */
-  union { Object obj; TxEntry entry; Tx *tx; } old;
+  union {
+    size_t saved;        /* J_OBJECT, J_ENTRY: index in Journal.saved */
+    Tx *tx;              /* J_TX */
+  } old;
 } JEntry;
 
+typedef union Saved { Object obj; TxEntry entry; } Saved;
+
+/* Both arrays grow like fiber stacks (vm/stackmem.c): no copying and no
+ * garbage however deep the calls go. */
 struct Journal {
   JEntry *v;
   size_t n, cap;
+  StackMem mem;
+  Saved *saved;
+  size_t nsaved, capsaved;
+  StackMem saved_mem;
 };
 
-static JEntry *push(Program *p, JKind kind, void *target) {
+#define JOURNAL_RESERVE ((size_t)4 << 30)
+
+static void release_journal(void *obj, void *data) {
+  (void)data;
+  Journal *j = obj;
+  stackmem_release(j->v, &j->mem);
+  stackmem_release(j->saved, &j->saved_mem);
+}
+
+static Journal *journal_of(Program *p) {
   Journal *j = p->journal;
-  if (!j) j = p->journal = GC_MALLOC(sizeof *j);
-  j->v = gc_grow(j->v, j->n, &j->cap, sizeof *j->v, 64);
+  if (j) return j;
+  j = p->journal = GC_MALLOC(sizeof *j);
+  j->mem = j->saved_mem = (StackMem){ .owner = j, .release = release_journal };
+  return j;
+}
+
+static void grow(void **array, size_t *cap, size_t need, size_t elem, StackMem *m) {
+  void *a = *array;
+  if (!stackmem_grow(&a, cap, need, elem, JOURNAL_RESERVE, m)) abort();
+  *array = a;
+}
+
+static JEntry *push(Program *p, JKind kind, void *target) {
+  Journal *j = journal_of(p);
+  if (j->n == j->cap) grow((void **)&j->v, &j->cap, j->n + 1, sizeof *j->v, &j->mem);
   JEntry *e = &j->v[j->n++];
   e->kind = kind;
   e->target = target;
   return e;
 }
 
+/* Pushes an entry whose undo restores a copy: the copy's slot. */
+static Saved *push_saved(Program *p, JKind kind, void *target) {
+  Journal *j = journal_of(p);
+  if (j->nsaved == j->capsaved) grow((void **)&j->saved, &j->capsaved, j->nsaved + 1, sizeof *j->saved, &j->saved_mem);
+  push(p, kind, target)->old.saved = j->nsaved;
+  return &j->saved[j->nsaved++];
+}
+
 /* Only changes made inside an object call can ever be rolled back. */
-static bool recording(Program *p) { return p->act && p->act->prev; }
+static bool recording(Program *p) { return rt_in_call(p); }
 
 void journal_reset(Program *p) {
-  if (p->journal) p->journal->n = 0;
+  if (p->journal) p->journal->n = p->journal->nsaved = 0;
 }
 
 size_t journal_mark(Program *p) { return p->journal ? p->journal->n : 0; }
 
+void journal_calls(Program *p, Object *o) {
+  if (recording(p)) push(p, J_CALLS, o);
+}
 void journal_object(Program *p, Object *o) {
-  if (recording(p)) push(p, J_OBJECT, o)->old.obj = *o;
+  if (recording(p)) push_saved(p, J_OBJECT, o)->obj = *o;
 }
 void journal_created(Program *p, Object *o) {
   if (recording(p)) push(p, J_CREATED, o);
@@ -51,8 +100,8 @@ void journal_destroyed(Program *p, Object *o) {
 }
 void journal_entry(Program *p, TxEntry *e, bool is_new) {
   if (!recording(p)) return;
-  JEntry *j = push(p, is_new ? J_NEW_ENTRY : J_ENTRY, e);
-  j->old.entry = *e;
+  if (is_new) push(p, J_NEW_ENTRY, e);  /* undone by dropping it: nothing to keep */
+  else push_saved(p, J_ENTRY, e)->entry = *e;
 }
 void journal_tx(Program *p) {
   if (recording(p)) push(p, J_TX, NULL)->old.tx = p->tx;
@@ -69,15 +118,17 @@ void journal_rollback(Runtime *rt, Program *p, size_t mark) {
   size_t nreads = 0, capreads = 0;
   while (j->n > mark) {
     JEntry *e = &j->v[--j->n];
+    Saved *saved = e->kind == J_OBJECT || e->kind == J_ENTRY ? &j->saved[--j->nsaved] : NULL;
     switch (e->kind) {
-      case J_OBJECT: *(Object *)e->target = e->old.obj; break;
+      case J_CALLS: ((Object *)e->target)->calls--; break;
+      case J_OBJECT: *(Object *)e->target = saved->obj; break;
       case J_CREATED: store_remove(&rt->store, ((Object *)e->target)->id); break;
       case J_DESTROYED: store_put(&rt->store, (Object *)e->target); break;
       case J_ENTRY: {
         TxEntry *t = e->target;
         bool observed = t->observed;
         uint64_t seen = t->seen_version;
-        *t = e->old.entry;
+        *t = saved->entry;
         if (observed && !t->observed) {  /* keep the read */
           t->observed = true;
           t->seen_version = seen;
@@ -114,6 +165,7 @@ void journal_rollback(Runtime *rt, Program *p, size_t mark) {
       }
     }
     memset(e, 0, sizeof *e);
+    if (saved) memset(saved, 0, sizeof *saved);
   }
   /* The reads come back as read-only entries, journaled again so that a
    * rollback of the caller treats them the same way. */

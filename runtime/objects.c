@@ -117,8 +117,8 @@ HResult h_RECEIVE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)args;
   (void)argc;
   Activation *a = p->act;
-  Value msg = a->prev ? v_just(a->input) : v_nothing();
-  rt_log(rt, p, EV_MESSAGE_RECEIVED, a->self_id, msg, v_nil(), false);
+  Value msg = rt_in_call(p) ? v_just(a->input) : v_nothing();
+  rt_log(rt, p, EV_MESSAGE_RECEIVED, act_self_id(a), msg, v_nil(), false);
   *out = msg;
   return H_DONE;
 }

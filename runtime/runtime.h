@@ -111,21 +111,24 @@ typedef struct Tx {
 /* {===== Programs and calls =====} */
 
 /* One object call in progress: the callee runs on the program's fiber above
- * [floor]; the caller waits at its AVM instruction. */
+ * [floor]; the caller waits at its AVM instruction.  A program's
+ * activations are an array (acts[0] is its root), not a heap object per
+ * call: a million nested calls cost 72 bytes each, outside the collected
+ * heap. */
 typedef struct Activation {
-  struct Activation *prev;
   Object *self;                /* NULL for the program's root */
-  uint64_t self_id;
   Value input;
   uint64_t sender_id;
-  bool has_sender;             /* false at a program's root */
   Symbol *machine;
   Symbol *controller;          /* the executing controller */
   /* Narrow fields keep a million nested calls small: frame and stack
    * indices fit 32 bits (the stack reservation is 2^32 values). */
   uint32_t floor, caller_floor, caller_dest, journal_mark;
+  bool has_sender;             /* false at a program's root */
   bool caller_returns;
 } Activation;
+
+static inline uint64_t act_self_id(const Activation *a) { return a->self ? a->self->id : ROOT_ID; }
 
 typedef enum ProgStatus { PS_RUNNABLE, PS_BLOCKED, PS_DONE, PS_FAILED } ProgStatus;
 
@@ -134,7 +137,10 @@ typedef struct Journal Journal;
 typedef struct Program {
   uint64_t id;
   Fiber *fiber;
-  Activation *act;
+  Activation *act;             /* the innermost activation: acts[nacts - 1] */
+  Activation *acts;
+  size_t nacts, acts_cap;
+  StackMem acts_mem;
   Tx *tx;
   ProgStatus status;
   Value result;
@@ -143,7 +149,6 @@ typedef struct Program {
   bool has_response;           /* resume the fiber with [response] next turn */
   Value response;
   Journal *journal;
-  Activation *spare;           /* popped activations, reused */
   Tx *spare_tx;                /* the last ended transaction, reused */
   Object *root;                /* the root's own state (id ROOT_ID), made on first use */
   bool session;                /* run by rt_run_session: ending well keeps its transaction open */
@@ -203,6 +208,12 @@ typedef enum HResult { H_DONE, H_ERROR, H_SWITCHED } HResult;
 #include "vm/instrs.def"
 #undef INSTR
 
+/* Whether program [p] is inside an object call (not at its root). */
+static inline bool rt_in_call(const Program *p) { return p->nacts > 1; }
+/* Pushes a zeroed activation on p's stack (the first one is the root);
+ * NULL when there is no memory for it. */
+Activation *act_push(Program *p);
+
 /* Starts a call of object [o] with [input]: the callee's behavior runs on
  * p's fiber as a new activation. */
 HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input);
@@ -247,6 +258,8 @@ bool rt_apply_pure(Runtime *rt, Value proc, Value *args, int argc, Value *out, c
  * call, so a rejected call can be undone whole. */
 size_t journal_mark(Program *p);
 void journal_reset(Program *p);
+/* Before o->calls is incremented (an answered call). */
+void journal_calls(Program *p, Object *o);
 void journal_object(Program *p, Object *o);
 void journal_created(Program *p, Object *o);
 void journal_destroyed(Program *p, Object *o);

@@ -276,7 +276,7 @@ void trace_call_begin(Runtime *rt, Program *p) {
   buf_lit(&t->buf, "    ");
   participant(&t->buf, a->sender_id);
   buf_lit(&t->buf, "->>");
-  participant(&t->buf, a->self_id);
+  participant(&t->buf, act_self_id(a));
   buf_lit(&t->buf, ": ");
   mermaid_value(&t->buf, a->input);
   buf_putc(&t->buf, '\n');
@@ -309,7 +309,7 @@ void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b,
   LogEntry e = { .ts = ts, .kind = k, .id = id, .a = a, .b = b, .has_b = has_b };
   if (p) {
     e.controller = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
-    e.actor = p->act->self_id;
+    e.actor = act_self_id(p->act);
     e.sender = p->act->sender_id;
   }
   switch (t->format) {

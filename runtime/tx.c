@@ -152,7 +152,7 @@ static void tx_end(Program *p) {
   Tx *tx = p->tx;
   journal_tx(p);
   p->tx = NULL;
-  if (!p->act->prev) p->spare_tx = tx;
+  if (!rt_in_call(p)) p->spare_tx = tx;
 }
 
 static bool conflicts(Runtime *rt, Tx *tx) {

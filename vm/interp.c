@@ -36,16 +36,11 @@ static bool proto_is_child(const Proto *parent, const Proto *p) {
 
 /* {===== Stack and frames =====} */
 
-/* Address space reserved for a fiber's value stack and frame array once
- * they outgrow the GC heap: far more than any run touches. */
-#define STACK_RESERVE ((size_t)64 << 30)
-#define FRAMES_RESERVE ((size_t)8 << 30)
-
 static bool ensure_stack(Fiber *f, size_t need) {
   if (need <= f->stack_cap) return true;
   Value *old = f->stack;
   void *p = f->stack;
-  if (!stackmem_grow(&p, &f->stack_cap, need, sizeof(Value), STACK_RESERVE, &f->stack_mem))
+  if (!stackmem_grow(&p, &f->stack_cap, need, sizeof(Value), AVM_STACK_RESERVE, &f->stack_mem))
     return vm_raise(f, v_nil(), "stack overflow (out of memory for the stack)");
   f->stack = p;
   if (f->vis_args) f->vis_args = f->stack + (f->vis_args - old);
@@ -57,7 +52,7 @@ static bool ensure_frame(Fiber *f) {
     return vm_raise(f, v_nil(), "stack overflow");
   if (f->nframes < f->frames_cap) return true;
   void *p = f->frames;
-  if (!stackmem_grow(&p, &f->frames_cap, f->nframes + 1, sizeof(Frame), FRAMES_RESERVE, &f->frames_mem))
+  if (!stackmem_grow(&p, &f->frames_cap, f->nframes + 1, sizeof(Frame), AVM_FRAMES_RESERVE, &f->frames_mem))
     return vm_raise(f, v_nil(), "stack overflow (out of memory for frames)");
   f->frames = p;
   fiber_update_frame_limit(f);

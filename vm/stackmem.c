@@ -50,6 +50,7 @@ static bool move_to_mapping(void **p, size_t *cap, size_t need, size_t elem, siz
   if (np == MAP_FAILED) return false;
   /* Huge pages, where the kernel offers them on request. */
   madvise(np, reserve, MADV_HUGEPAGE);
+  if (m->owner) GC_register_finalizer_ignore_self(m->owner, m->release, NULL, NULL, NULL);
   m->mapped = true;
   m->reserved = reserve;
   m->rooted = 0;

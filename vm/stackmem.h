@@ -7,10 +7,17 @@
 /* How a growable array is held: a GC block while small; past a threshold,
  * a large reserved mapping that grows in place and is registered with the
  * collector as a root range. */
+typedef void (*StackMemRelease)(void *owner, void *data);
+
 typedef struct StackMem {
   bool mapped;
   size_t reserved;   /* bytes of address space reserved (mapped only) */
   size_t rooted;     /* bytes currently registered as a root */
+  /* The GC object that holds the array: when the array moves to a
+   * mapping, [release] becomes its finalizer and must release every
+   * mapping the owner holds (stackmem_release). */
+  void *owner;
+  StackMemRelease release;
 } StackMem;
 
 /* Grows *[p] (of *[cap] elements of [elem] bytes) to hold at least [need]

@@ -115,15 +115,13 @@ static void fiber_alloc(Fiber *f, size_t nvalues, size_t nframes) {
   f->stack_cap = 0;
   f->frames = NULL;
   f->frames_cap = 0;
-  memset(&f->stack_mem, 0, sizeof f->stack_mem);
-  memset(&f->frames_mem, 0, sizeof f->frames_mem);
+  f->stack_mem = f->frames_mem = (StackMem){ .owner = f, .release = release_fiber };
   void *p = NULL;
-  if (!stackmem_grow(&p, &f->stack_cap, nvalues, sizeof(Value), (size_t)64 << 30, &f->stack_mem)) abort();
+  if (!stackmem_grow(&p, &f->stack_cap, nvalues, sizeof(Value), AVM_STACK_RESERVE, &f->stack_mem)) abort();
   f->stack = p;
   p = NULL;
-  if (!stackmem_grow(&p, &f->frames_cap, nframes, sizeof(Frame), (size_t)8 << 30, &f->frames_mem)) abort();
+  if (!stackmem_grow(&p, &f->frames_cap, nframes, sizeof(Frame), AVM_FRAMES_RESERVE, &f->frames_mem)) abort();
   f->frames = p;
-  if (f->stack_mem.mapped || f->frames_mem.mapped) GC_register_finalizer_ignore_self(f, release_fiber, NULL, NULL, NULL);
 }
 
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {

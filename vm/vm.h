@@ -160,6 +160,11 @@ struct VM {
 
 #define AVM_DEFAULT_MAX_DEPTH 2000000
 
+/* Address space reserved for a fiber's value stack and frame array once
+ * they outgrow the GC heap: far more than any run touches. */
+#define AVM_STACK_RESERVE ((size_t)64 << 30)
+#define AVM_FRAMES_RESERVE ((size_t)8 << 30)
+
 /* {===== vm/vm.c =====} */
 VM *vm_new(void);
 size_t vm_global_slot(VM *vm, Symbol *name);   /* finds or creates */
