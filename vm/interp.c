@@ -70,9 +70,7 @@ static bool bind_args(Fiber *f, Value fn, Proto *p, size_t nbase, int argc) {
   if (argc < p->nparams)
     return vm_raise(f, v_nil(), "%s: wrong number of arguments (expected at least %d, got %d)",
                     p->name ? p->name->name : "#<procedure>", p->nparams, argc);
-  Value rest = v_nil();
-  for (int j = argc - 1; j >= p->nparams; j--) rest = v_cons(f->stack[nbase + j], rest);
-  f->stack[nbase + p->nparams] = rest;
+  f->stack[nbase + p->nparams] = v_list_n(&f->stack[nbase + p->nparams], (size_t)(argc - p->nparams), v_nil());
   (void)fn;
   return true;
 }

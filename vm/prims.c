@@ -197,12 +197,7 @@ PRIMFN(cdar) { return cxr(f, "cdar", "da", args[0], out); }
 PRIMFN(cddr) { return cxr(f, "cddr", "dd", args[0], out); }
 PRIMFN(caddr) { return cxr(f, "caddr", "add", args[0], out); }
 
-static Value list_from(const Value *args, int n, Value tail) {
-  for (int j = n - 1; j >= 0; j--) tail = v_cons(args[j], tail);
-  return tail;
-}
-
-PRIMFN(list) { *out = list_from(args, argc, v_nil()); return true; }
+PRIMFN(list) { *out = v_list_n(args, (size_t)argc, v_nil()); return true; }
 
 PRIMFN(length) {
   int64_t n = v_list_length(args[0]);
@@ -439,7 +434,7 @@ PRIMFN(write) { v_write(f->vm->out, args[0]); *out = v_unspec(); return true; }
 PRIMFN(newline) { fputc('\n', f->vm->out); *out = v_unspec(); return true; }
 
 PRIMFN(error) {
-  Value irritants = list_from(args + 1, argc - 1, v_nil());
+  Value irritants = v_list_n(args + 1, (size_t)(argc - 1), v_nil());
   if (args[0].tag == T_STR) return vm_raise(f, irritants, "%s", args[0].as.str->data);
   return vm_raise(f, irritants, "%s", v_write_to_string(args[0], true));
 }

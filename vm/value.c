@@ -38,6 +38,29 @@ Value v_cons(Value car, Value cdr) {
   return v_tagged(T_PAIR, p);
 }
 
+/* The pairs of a list built at once (list, rest arguments) share GC
+ * blocks of up to LIST_CHUNK pairs: a pair costs 32 bytes and a block one
+ * granule more (the collector's extra byte), instead of 48 bytes each.
+ * Pointers into a block keep it whole alive; bounding blocks bounds what a
+ * surviving tail keeps. */
+#define LIST_CHUNK 8
+
+Value v_list_n(const Value *items, size_t n, Value tail) {
+  while (n > 0) {
+    size_t k = n < LIST_CHUNK ? n : LIST_CHUNK;
+    if (k == 1) return v_cons(items[0], tail);
+    Pair *block = GC_MALLOC(k * sizeof *block);
+    if (!block) abort();
+    n -= k;
+    for (size_t j = k; j-- > 0;) {
+      block[j].car = items[n + j];
+      block[j].cdr = tail;
+      tail = v_tagged(T_PAIR, &block[j]);
+    }
+  }
+  return tail;
+}
+
 Value v_just(Value x) {
   Just *j = cached_alloc(&just_cache, sizeof *j);
   j->v = x;
@@ -138,6 +161,13 @@ bool v_contains_proc(Value v) {
   bool found = false;
   for (;;) {
     if (v_is_proc(v)) { found = true; break; }
+    /* Along a list, atoms are checked in place: only nested structure
+     * goes on the work list. */
+    while (v.tag == T_PAIR && v.as.pair->car.tag != T_PAIR && v.as.pair->car.tag != T_JUST) {
+      if (v_is_proc(v.as.pair->car)) { found = true; goto done; }
+      v = v.as.pair->cdr;
+    }
+    if (v_is_proc(v)) { found = true; break; }
     if (v.tag == T_PAIR) {
       if (n == cap) {
         Value *nw = malloc(cap * 2 * sizeof *nw);
@@ -155,6 +185,7 @@ bool v_contains_proc(Value v) {
     if (n == 0) break;
     v = work[--n];
   }
+done:
   if (work != local) free(work);
   return found;
 }

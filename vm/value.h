@@ -98,6 +98,8 @@ static inline bool v_eq(Value a, Value b) { return a.tag == b.tag && a.as.u == b
 void *gc_grow(void *array, size_t n, size_t *cap, size_t elem, size_t initial);
 
 Value v_cons(Value car, Value cdr);
+/* (items[0] ... items[n-1] . tail) */
+Value v_list_n(const Value *items, size_t n, Value tail);
 Value v_just(Value v);
 Value v_string(const char *bytes, size_t len);   /* copies; counts code points */
 Value v_cstring(const char *s);

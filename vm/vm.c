@@ -146,7 +146,6 @@ Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
       f->status = VM_ERROR;
       return f;
     }
-    Value rest = v_nil();
     if (p->rest) {
       if (argc < p->nparams) {
         vm_raise(f, v_nil(), "%s: wrong number of arguments (expected at least %d, got %d)",
@@ -154,8 +153,7 @@ Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
         f->status = VM_ERROR;
         return f;
       }
-      for (int j = argc - 1; j >= p->nparams; j--) rest = v_cons(args[j], rest);
-      f->stack[1 + p->nparams] = rest;
+      f->stack[1 + p->nparams] = v_list_n(args + p->nparams, (size_t)(argc - p->nparams), v_nil());
     }
     f->frames[0] = (Frame){ fn.as.clo, p->code, 1 };
     f->nframes = 1;
