@@ -51,6 +51,14 @@ extern const char *const trace_format_names[TF__COUNT];
  * long the run; [buf] batches the writes. */
 typedef struct Trace {
   uint64_t clock;
+  /* The text of the next timestamp, counted up in decimal as events are
+   * printed (the clock of each event is the last one plus one). */
+  char ts_text[24];
+  uint8_t ts_len;
+  uint64_t ts_at;       /* the clock value ts_text spells */
+  /* " [ctrl:NAME]\n", for the controller of the last text line. */
+  Symbol *suffix_ctrl;
+  Buf suffix;
   FILE *out;            /* NULL: the trace is off */
   TraceFormat format;
   Buf buf;

@@ -53,17 +53,23 @@ static void put_name(Buf *b, Value v) {
   else v_print(b, v, false);
 }
 
+/* Integers are most of the values a trace prints: they skip the printer. */
+static void put_value(Buf *b, Value v) {
+  if (v.tag == T_INT) buf_i64(b, v.as.i);
+  else v_print(b, v, false);
+}
+
 static void text_slot(Buf *b, const LogEntry *e, char slot) {
   switch (slot) {
     case 'i': buf_u64(b, e->id); break;
-    case 'a': v_print(b, e->a, false); break;
+    case 'a': put_value(b, e->a); break;
     case 's': put_name(b, e->a); break;
     case 't': put_name(b, e->b); break;
     case 'm': v_print(b, e->a, true); break;
     case 'o':
       if (e->has_b) {
         buf_lit(b, " -> ");
-        v_print(b, e->b, false);
+        put_value(b, e->b);
       } else {
         buf_lit(b, " (rejected)");
       }
@@ -156,22 +162,59 @@ static void event_json_payload(Buf *b, const LogEntry *e) {
 
 /* {===== The views =====} */
 
-static void text_entry(Buf *b, const LogEntry *e) {
-  buf_putc(b, '[');
-  buf_u64(b, e->ts);
-  buf_lit(b, "] ");
-  event_text(b, e);
-  if (e->controller) {
-    buf_lit(b, " [ctrl:");
-    buf_put(b, e->controller->name, e->controller->len);
-    buf_putc(b, ']');
+/* Appends timestamp [ts].  Events mostly come one clock tick after the
+ * last printed one: then the decimal text is counted up in place, which
+ * is cheaper than converting the number again. */
+static void put_timestamp(Trace *t, uint64_t ts) {
+  _Static_assert(sizeof t->ts_text >= 20, "a 64-bit number has up to 20 digits");
+  if (ts != t->ts_at + 1 || t->ts_len == 0) {
+    Buf tmp = { .p = t->ts_text, .cap = sizeof t->ts_text };
+    buf_u64(&tmp, ts);
+    t->ts_len = (uint8_t)tmp.n;
+  } else {
+    int j = t->ts_len - 1;
+    while (j >= 0 && t->ts_text[j] == '9') t->ts_text[j--] = '0';
+    if (j >= 0) {
+      t->ts_text[j]++;
+    } else {  /* 99..9 + 1 */
+      memmove(t->ts_text + 1, t->ts_text, t->ts_len);
+      t->ts_text[0] = '1';
+      t->ts_len++;
+    }
   }
-  buf_putc(b, '\n');
+  t->ts_at = ts;
+  buf_put(&t->buf, t->ts_text, t->ts_len);
 }
 
-static void json_entry(Buf *b, const LogEntry *e) {
+/* " [ctrl:NAME]\n" (just "\n" with no controller), made once per
+ * controller change. */
+static void put_line_end(Trace *t, Symbol *ctrl) {
+  if (ctrl != t->suffix_ctrl || t->suffix.n == 0) {
+    t->suffix.n = 0;
+    if (ctrl) {
+      buf_lit(&t->suffix, " [ctrl:");
+      buf_put(&t->suffix, ctrl->name, ctrl->len);
+      buf_putc(&t->suffix, ']');
+    }
+    buf_putc(&t->suffix, '\n');
+    t->suffix_ctrl = ctrl;
+  }
+  buf_put(&t->buf, t->suffix.p, t->suffix.n);
+}
+
+static void text_entry(Trace *t, const LogEntry *e) {
+  Buf *b = &t->buf;
+  buf_putc(b, '[');
+  put_timestamp(t, e->ts);
+  buf_lit(b, "] ");
+  event_text(b, e);
+  put_line_end(t, e->controller);
+}
+
+static void json_entry(Trace *t, const LogEntry *e) {
+  Buf *b = &t->buf;
   buf_lit(b, "{\"timestamp\":");
-  buf_u64(b, e->ts);
+  put_timestamp(t, e->ts);
   buf_lit(b, ",\"event_type\":{\"");
   buf_puts(b, event_names[e->kind]);
   buf_lit(b, "\":");
@@ -313,8 +356,8 @@ void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b,
     e.sender = p->act->sender_id;
   }
   switch (t->format) {
-    case TF_TEXT: text_entry(&t->buf, &e); break;
-    case TF_JSON: json_entry(&t->buf, &e); break;
+    case TF_TEXT: text_entry(t, &e); break;
+    case TF_JSON: json_entry(t, &e); break;
     case TF_MERMAID: mermaid_entry(t, &e); break;
     case TF__COUNT: break;
   }

@@ -25,59 +25,53 @@ bool buf_flush(Buf *b, FILE *out) {
   return ok;
 }
 
-/* Digits are produced two at a time from a table: the trace prints a
- * timestamp and an object id on every line. */
+/* Digits are produced two at a time from a table: the trace prints
+ * numbers on every line. */
 static const char digit_pairs[201] =
   "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
   "8081828384858687888990919293949596979899";
 
-/* The number of digits of [v]: log10 from the bit length (1233/4096 is
- * just above log10(2)), corrected by one table look-up. */
-static unsigned decimal_digits(uint32_t v) {
-  static const uint32_t pow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000 };
-  unsigned t = ((32 - (unsigned)__builtin_clz(v | 1)) * 1233) >> 12;
-  return t + 1 - ((v | 1) < pow10[t]);
-}
-
-/* Writes the last [len] digits of [v] (zero-padded) so that they end at [end]. */
-static void put_digits(char *end, uint32_t v, unsigned len) {
+/* Writes the digits of [v] backwards, ending just before [end]; returns
+ * where they start. */
+static char *digits_before(char *end, uint64_t v) {
   char *p = end;
-  for (; len >= 2; len -= 2) {
-    unsigned d = (v % 100) * 2;
-    v /= 100;
-    *--p = digit_pairs[d + 1];
-    *--p = digit_pairs[d];
+  while (v >= 100) {
+    uint64_t q = v / 100;
+    unsigned d = (unsigned)(v - q * 100) * 2;
+    v = q;
+    p -= 2;
+    memcpy(p, digit_pairs + d, 2);
   }
-  if (len) *--p = (char)('0' + v);
+  if (v >= 10) {
+    p -= 2;
+    memcpy(p, digit_pairs + v * 2, 2);
+  } else {
+    *--p = (char)('0' + v);
+  }
+  return p;
 }
 
-/* Timestamps and ids are mostly below 2^32: those take 32-bit divisions,
- * and all digits are written in place, from the last one back. */
+/* Small numbers (object ids, most integers in messages) are written in
+ * place; others go through a scratch buffer, two digits a step. */
 void buf_u64(Buf *b, uint64_t v) {
   if (b->cap - b->n < 20) buf_reserve(b, 20);
-  char *start = b->p + b->n;
-  if (v <= UINT32_MAX) {
-    unsigned len = decimal_digits((uint32_t)v);
-    put_digits(start + len, (uint32_t)v, len);
-    b->n += len;
+  char *out = b->p + b->n;
+  if (v < 10) {
+    *out = (char)('0' + v);
+    b->n++;
     return;
   }
-  /* Split into a head and 8-digit groups; the groups keep their zeros. */
-  uint32_t groups[3];
-  unsigned ng = 0;
-  while (v > UINT32_MAX) {
-    groups[ng++] = (uint32_t)(v % 100000000);
-    v /= 100000000;
+  if (v < 100) {
+    memcpy(out, digit_pairs + v * 2, 2);
+    b->n += 2;
+    return;
   }
-  unsigned len = decimal_digits((uint32_t)v);
-  put_digits(start + len, (uint32_t)v, len);
-  char *p = start + len;
-  while (ng) {
-    put_digits(p + 8, groups[--ng], 8);
-    p += 8;
-  }
-  b->n += (size_t)(p - start);
+  char tmp[20];
+  char *start = digits_before(tmp + sizeof tmp, v);
+  size_t len = (size_t)(tmp + sizeof tmp - start);
+  memcpy(out, start, len);
+  b->n += len;
 }
 
 void buf_i64(Buf *b, int64_t v) {
