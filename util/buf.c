@@ -112,8 +112,10 @@ void buf_json_string(Buf *b, const char *s, size_t len) {
       case '\n': buf_put(b, "\\n", 2); break;
       case '\t': buf_put(b, "\\t", 2); break;
       case '\r': buf_put(b, "\\r", 2); break;
+      case '\b': buf_put(b, "\\b", 2); break;
+      case '\f': buf_put(b, "\\f", 2); break;
       default:
-        if (c < 0x20 || c == 0x7f) {
+        if (c < 0x20) {
           char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
           buf_put(b, u, 6);
         } else {

@@ -22,7 +22,10 @@ void buf_free(Buf *b);
 bool buf_flush(Buf *b, FILE *out);
 void buf_u64(Buf *b, uint64_t v);
 void buf_i64(Buf *b, int64_t v);
-/* Appends [s] as a JSON string literal (UTF-8 passes through). */
+/* Appends [s] as a JSON string literal, escaped as serde_json escapes
+ * (the reference's traces and wire messages): " \\ \b \f \n \r \t, other
+ * control characters as \u00XX; everything else, UTF-8 and DEL included,
+ * passes through. */
 void buf_json_string(Buf *b, const char *s, size_t len);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
