@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/common.h"
+#include "cli/node.h"
 #include "cli/repl.h"
 #include "runtime/runtime.h"
 #include "stdlib/prelude.h"
@@ -26,6 +27,7 @@ static void usage(FILE *out) {
           "Usage: avm run [OPTION]... FILE [-- ARG...]\n"
           "       avm FILE [-- ARG...]\n"
           "       avm repl [OPTION]... [FILE]...\n"
+          "       avm node --name NAME --port PORT [--peer NAME@HOST:PORT]... [OPTION]... [-- ARG...]\n"
           "       avm                  (the REPL at a terminal; else runs stdin as a program)\n"
           "\n"
           "avm run runs FILE, a program in source (.avm) or bytecode (.avmb) form,\n"
@@ -214,6 +216,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "repl") == 0) return cmd_repl(argc - 1, argv + 1);
+  if (strcmp(cmd, "node") == 0) return cmd_node(argc - 1, argv + 1, usage);
   if (cmd[0] == '-' && cmd[1] != '\0') return cmd_run(argc, argv);
   size_t n = strlen(cmd);
   if ((n > 4 && strcmp(cmd + n - 4, ".avm") == 0) || (n > 5 && strcmp(cmd + n - 5, ".avmb") == 0) ||

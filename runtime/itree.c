@@ -104,10 +104,10 @@ static void act_pop(Program *p) {
   p->nacts--;
 }
 
-static Program *new_program(Runtime *rt, Value fn, Symbol *controller) {
+static Program *new_program(Runtime *rt, Value fn, const Value *args, int argc, Symbol *controller) {
   Program *p = GC_MALLOC(sizeof *p);
   p->id = rt->next_program++;
-  p->fiber = fiber_new(rt->vm, fn, NULL, 0);
+  p->fiber = fiber_new(rt->vm, fn, args, argc);
   Activation *root = act_push(p);
   if (!root) abort();
   root->input = v_nothing();
@@ -128,7 +128,7 @@ static Program *new_program(Runtime *rt, Value fn, Symbol *controller) {
 }
 
 Program *rt_spawn(Runtime *rt, Program *parent, Value thunk) {
-  return new_program(rt, thunk, rt_executing_controller(rt, parent));
+  return new_program(rt, thunk, NULL, 0, rt_executing_controller(rt, parent));
 }
 
 Program *rt_program(Runtime *rt, uint64_t id) {
@@ -163,6 +163,7 @@ static void finish_program(Runtime *rt, Program *p, ProgStatus st) {
     }
     q = q->next;
   } while (q != rt->programs);
+  if (p->on_done) p->on_done(rt, p);
 }
 
 /* {===== Object calls =====} */
@@ -233,6 +234,7 @@ static Value error_message(const VMError *err) {
 
 static void reject_call(Runtime *rt, Program *p) {
   Activation *a = p->act;
+  if (p->on_done && p->nacts == 2) p->rejection = error_message(&p->fiber->error);  /* a served call's Err */
   rt_log(rt, p, EV_ERROR_OCCURRED, act_self_id(a), rt->trace.out ? error_message(&p->fiber->error) : v_nil(),
          v_nil(), false);
   journal_rollback(rt, p, a->journal_mark);
@@ -435,34 +437,57 @@ static void run_main(Runtime *rt, Program *main) {
 }
 
 Program *rt_run_main(Runtime *rt, Value fn) {
-  Program *main = new_program(rt, fn, rt->machine);
+  Program *main = new_program(rt, fn, NULL, 0, rt->machine);
   run_main(rt, main);
   return main;
 }
 
-/* Takes finished program [p] out of the scheduler's ring. */
-static void unlink_program(Runtime *rt, Program *p) {
+/* Takes finished program [p] out of the scheduler's ring; returns the
+ * program that came before it (NULL: the ring is empty now). */
+static Program *unlink_program(Runtime *rt, Program *p) {
   Program *q = rt->programs;
-  if (!q) return;
+  if (!q) return NULL;
   while (q->next != p) {
     q = q->next;
-    if (q == rt->programs) return;  /* not in the ring */
+    if (q == rt->programs) return q;  /* not in the ring */
   }
   if (q == p) {
     rt->programs = NULL;  /* it was alone */
+    q = NULL;
   } else {
     q->next = p->next;
     if (rt->programs == p) rt->programs = q;
   }
-  if (rt->current == p) rt->current = rt->programs;
+  if (rt->current == p) rt->current = q;
   p->next = p;
+  return q;
+}
+
+Program *rt_start(Runtime *rt, Value fn, const Value *args, int argc) {
+  Program *p = new_program(rt, fn, args, argc, rt->machine);
+  rt->programs = p;  /* the next one goes after it: started programs run first come, first served */
+  if (!rt->current) rt->current = p;
+  return p;
+}
+
+bool rt_run_ready(Runtime *rt, int64_t steps) {
+  Program *after = rt->current ? rt->current : rt->programs;
+  while (after && steps-- > 0 && !rt->vm->exit_requested) {
+    Program *p = after->status == PS_RUNNABLE ? after : next_runnable(rt, after);
+    if (!p) return false;
+    rt->current = p;
+    step(rt, p);
+    after = p;
+    if (p->detached && p->status != PS_RUNNABLE && p->status != PS_BLOCKED) after = unlink_program(rt, p);
+  }
+  return after && !rt->vm->exit_requested && next_runnable(rt, after);
 }
 
 Program *rt_run_session(Runtime *rt, Program *prev, Value fn) {
   /* Nobody holds a handle to a session's program: once it has ended it
    * can leave the ring. */
   if (prev && prev->status != PS_RUNNABLE && prev->status != PS_BLOCKED) unlink_program(rt, prev);
-  Program *main = new_program(rt, fn, rt->machine);
+  Program *main = new_program(rt, fn, NULL, 0, rt->machine);
   main->session = true;
   if (prev) {
     *main->act = *prev->act;  /* the root's machine and controller */

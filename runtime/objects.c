@@ -105,6 +105,7 @@ HResult h_CALL(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   TxEntry *e;
   Object *o = rt_find(rt, p, args[0].as.u, &e);
   if (!o) {
+    if (rt->remote) return rt_call_remote(rt, p, args[0].as.u, args[1], out);  /* it may live elsewhere */
     *out = v_nothing();
     return H_DONE;
   }

@@ -87,6 +87,10 @@ typedef struct Object {
 typedef struct Store {
   Object **slots;              /* open addressing by id; TOMBSTONE marks removals */
   size_t cap, count, used;
+  /* Told of every object that enters ([present]) or leaves the store, when
+   * set: a node keeps its peers' directories in step (runtime/remote.c). */
+  void (*watch)(void *ctx, Object *o, bool present);
+  void *watch_ctx;
 } Store;
 
 Object *store_get(const Store *s, uint64_t id);
@@ -141,6 +145,8 @@ static inline uint64_t act_self_id(const Activation *a) { return a->self ? a->se
 typedef enum ProgStatus { PS_RUNNABLE, PS_BLOCKED, PS_DONE, PS_FAILED } ProgStatus;
 
 typedef struct Journal Journal;
+typedef struct Runtime Runtime;
+typedef struct RemoteOps RemoteOps;
 
 typedef struct Program {
   uint64_t id;
@@ -162,11 +168,20 @@ typedef struct Program {
   bool session;                /* run by rt_run_session: ending well keeps its transaction open */
   uint64_t aborted_tx;         /* the transaction its end aborted, or 0 */
   struct Program *next;        /* scheduler ring */
+  /* Distribution (runtime/remote.c): the request id of the remote call it
+   * is blocked on (0: none); what to do once it has ended, and then
+   * whether it leaves the ring (nobody holds a handle to join it); why
+   * its outermost object call was rejected (a served call's Err). */
+  uint64_t waiting_request;
+  void (*on_done)(Runtime *rt, struct Program *p);
+  void *done_ctx;
+  bool detached;
+  Value rejection;
 } Program;
 
 typedef struct PureFn { Symbol *name; Value proc; uint64_t version; } PureFn;
 
-typedef struct Runtime {
+struct Runtime {
   VM *vm;
   Store store;
   Value behaviors;             /* alist: (name . closure) */
@@ -187,7 +202,11 @@ typedef struct Runtime {
    * never sees it).  The owner of the flag clears it. */
   const volatile sig_atomic_t *interrupt;
   uint64_t avm_instructions;   /* AVM instructions handled so far (for ,time) */
-} Runtime;
+  /* The other machines, when this runtime is a node (avm node); NULL when
+   * it is alone (avm run, the REPL). */
+  const RemoteOps *remote;
+  void *remote_ctx;
+};
 
 static inline bool rt_interrupted(const Runtime *rt) { return rt->interrupt && *rt->interrupt; }
 
@@ -207,6 +226,24 @@ Program *rt_run_main(Runtime *rt, Value fn);
  * session input that ended well go on running during the next ones.
  * [prev] NULL starts the session. */
 Program *rt_run_session(Runtime *rt, Program *prev, Value fn);
+
+/* {===== Programs driven from outside: a node's event loop =====} */
+
+/* A new program that will run [fn] on [args] as its root, runnable but
+ * not run yet (rt_run_ready runs it). */
+Program *rt_start(Runtime *rt, Value fn, const Value *args, int argc);
+/* Runs the runnable programs, at most [steps] steps (an AVM instruction
+ * or a time slice each); true if some program is still runnable.  Unlike
+ * run_main's round robin, a program runs until it ends or waits (a join, a
+ * remote call), then the next runnable one takes over: a node serves one
+ * call at a time, as the reference's single interpreter thread does, so a
+ * call that stays on this machine is never interleaved with another.
+ * Blocked programs wait: there is no deadlock while a reply may come.
+ * Ended programs that are detached leave the ring.  Stops early when
+ * (exit) was called. */
+bool rt_run_ready(Runtime *rt, int64_t steps);
+/* Program [p], blocked on a remote call, goes on with [response]. */
+void rt_resume(Program *p, Value response);
 
 /* {===== Shared by the handler families =====} */
 
@@ -275,5 +312,27 @@ void journal_entry(Program *p, TxEntry *e, bool is_new);
 /* Before a call opens or closes the program's transaction. */
 void journal_tx(Program *p);
 void journal_rollback(Runtime *rt, Program *p, size_t mark);
+
+/* {===== Other machines (runtime/remote.c) =====} */
+
+/* What the node (net/node.c) does for a runtime that is one machine among
+ * several.  Called on the runtime's thread, from inside a handler. */
+struct RemoteOps {
+  /* Sends a call of [target], an object not in this store, made by [p]:
+   * returns the request id its answer will carry, or 0 when no machine is
+   * known to hold [target] (*why: a reason worth tracing, or NULL when the
+   * object is simply unknown). */
+  uint64_t (*call)(void *ctx, Program *p, uint64_t target, Value input, const char **why);
+};
+
+/* h_CALL of an object this store does not have: the call goes to the
+ * machine that holds it, and [p] waits (H_SWITCHED) until rt_resume; or
+ * (nothing) at once when no machine holds it. */
+HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Value *out);
+/* A program that serves a call of object [target] with [input] for object
+ * [sender] of machine [machine]: it runs [serve] (a procedure of two
+ * arguments that calls the first with the second), with [sender] in
+ * place of its root, so the callee sees it as its sender. */
+Program *rt_serve(Runtime *rt, Value serve, uint64_t target, Value input, uint64_t sender, Symbol *machine);
 
 #endif

@@ -58,6 +58,7 @@ void store_put(Store *s, Object *o) {
   else s->used++;
   s->slots[j] = o;
   s->count++;
+  if (s->watch) s->watch(s->watch_ctx, o, true);
 }
 
 void store_remove(Store *s, uint64_t id) {
@@ -68,6 +69,7 @@ void store_remove(Store *s, uint64_t id) {
     if (o != TOMBSTONE && o->id == id) {
       s->slots[j] = TOMBSTONE;
       s->count--;
+      if (s->watch) s->watch(s->watch_ctx, o, false);
       return;
     }
   }

@@ -1,0 +1,521 @@
+/* net/node.c — avm node (net/node.h): a runtime on a libuv loop, serving
+ * its objects to peers and calling theirs.
+ *
+ * How the loop and the scheduler interleave: the runtime's programs (the
+ * --run program, one per call served for a peer, those they spawn) share
+ * one scheduler ring.  Whenever some program is runnable an idle handle is
+ * active, and each loop turn runs a batch of scheduler steps (an AVM
+ * instruction or a time slice each) after polling the sockets without
+ * waiting.  A remote call blocks its program (PS_BLOCKED, like join) and
+ * sends a frame; the loop goes on serving: other programs, other requests,
+ * calls back into this node.  The call_response, a timeout or the
+ * connection going down resumes the program with (just out) or nothing.
+ * When no program is runnable the idle handle stops and the loop sleeps
+ * in poll until a frame or a timer wakes it.
+ *
+ * Where an object is: in this store, else the directory (create_notify),
+ * else the machine whose prefix its id carries (learned from create_notify
+ * and assumed from each --peer's port, as the reference takes the port for
+ * the prefix).  Calls go to that machine on the connection this node
+ * dialled, else on one it accepted from that machine; answers go back on
+ * the connection the call came on. */
+#include <gc.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+#include "cli/exitcodes.h"
+#include "compiler/compiler.h"
+#include "net/conn.h"
+#include "net/node.h"
+
+/* Scheduler steps per loop turn: enough to amortise the turn, few enough
+ * that a busy node still answers its sockets promptly. */
+#define STEPS_PER_TURN 256
+/* The VM's time slice in a node: a program that runs without AVM
+ * instructions still gives the loop a turn this often. */
+#define NODE_SLICE 20000
+
+typedef struct Node {
+  uv_loop_t loop;
+  uv_idle_t idle;              /* active while a program is runnable */
+  bool idle_on;
+  uv_signal_t sigint, sigterm;
+  Net *net;
+  Runtime *rt;
+  VM *vm;
+  const NodeOptions *opt;
+  Symbol *name;
+  String *name_str;            /* the name as the wire carries it */
+  uint64_t prefix;
+  Value serve;                 /* (lambda (target input) (call target input)) */
+  IdMap directory;             /* object id -> Symbol *machine: objects elsewhere */
+  IdMap prefixes;              /* id prefix -> Symbol *machine */
+  IdMap pending;               /* request id -> Pending: our calls in flight */
+  uint64_t next_request;
+  bool main_started;
+  bool stopping;
+  int status;                  /* the exit status */
+} Node;
+
+/* A call this node sent and waits for.  Holds a libuv timer, so it is
+ * uncollectable, and freed once the timer has closed. */
+typedef struct Pending {
+  uv_timer_t timer;
+  Node *node;
+  uint64_t request;
+  uint64_t conn;               /* the serial of the connection it went on */
+  Program *p;
+  uint64_t target;
+  Value input;
+  Symbol *machine;
+} Pending;
+
+/* A call served for a peer: where its answer goes. */
+typedef struct Served {
+  Node *node;
+  uint64_t request;
+  uint64_t conn;
+} Served;
+
+static uint64_t id_prefix(uint64_t id) { return id >> 48; }
+static void node_stop(Node *n);
+
+/* {===== Running programs =====} */
+
+static void idle_cb(uv_idle_t *h) {
+  Node *n = h->data;
+  bool more = rt_run_ready(n->rt, STEPS_PER_TURN);
+  if (n->vm->exit_requested && !n->stopping) {
+    /* (exit N) ends the node, as it ends avm run. */
+    n->status = n->vm->exit_requested - 1;
+    node_stop(n);
+    return;
+  }
+  if (!more) {
+    uv_idle_stop(&n->idle);
+    n->idle_on = false;
+  }
+}
+
+/* Some program may have become runnable: let the loop run it. */
+static void wake(Node *n) {
+  if (n->idle_on || n->stopping) return;
+  uv_idle_start(&n->idle, idle_cb);
+  n->idle_on = true;
+}
+
+/* {===== Where objects are =====} */
+
+static Symbol *machine_of(Node *n, uint64_t id) {
+  Symbol *m = idmap_get(&n->directory, id);
+  return m ? m : idmap_get(&n->prefixes, id_prefix(id));
+}
+
+typedef struct FindConn { Symbol *machine; Conn *found; } FindConn;
+
+static void find_accepted(void *ctx, uint64_t key, void *val) {
+  (void)key;
+  FindConn *f = ctx;
+  Conn *c = val;
+  if (!f->found && c->machine == f->machine) f->found = c;
+}
+
+/* The connection to send to [machine] on, or NULL: the one we dialled,
+ * else one it dialled. */
+static Conn *conn_to(Node *n, Symbol *machine) {
+  for (size_t j = 0; j < n->net->ndials; j++)
+    if (n->net->dials[j]->name == machine && n->net->dials[j]->conn) return n->net->dials[j]->conn;
+  FindConn f = { machine, NULL };
+  idmap_each(&n->net->conns, find_accepted, &f);
+  return f.found;
+}
+
+/* What [c] said shows it speaks for [machine], whose ids may carry the
+ * prefix of [id] (0: none said). */
+static void learn(Node *n, Conn *c, Symbol *machine, uint64_t id) {
+  if (machine == n->name) return;
+  if (!c->machine) c->machine = machine;
+  if (id && id_prefix(id) != n->prefix && !idmap_get(&n->prefixes, id_prefix(id)))
+    idmap_put(&n->prefixes, id_prefix(id), machine);
+}
+
+/* {===== Directory notices =====} */
+
+static void send_each(void *ctx, uint64_t key, void *val) {
+  (void)key;
+  conn_send(val, ctx);
+}
+
+/* The store's watch: an object that appears here or leaves is announced
+ * to every connected peer. */
+static void store_changed(void *ctx, Object *o, bool present) {
+  Node *n = ctx;
+  WireMsg m = { .kind = present ? MSG_CREATE_NOTIFY : MSG_DESTROY_NOTIFY, .object_id = o->id,
+                .machine_id = n->name_str };
+  idmap_each(&n->net->conns, send_each, &m);
+}
+
+/* A peer that connects later learns of the objects already here. */
+static void announce_all(Node *n, Conn *c) {
+  Object **objs;
+  size_t count = store_sorted(&n->rt->store, &objs);
+  for (size_t j = 0; j < count && !c->closing; j++) {
+    WireMsg m = { .kind = MSG_CREATE_NOTIFY, .object_id = objs[j]->id, .machine_id = n->name_str };
+    conn_send(c, &m);
+  }
+}
+
+/* {===== Calls to other machines =====} */
+
+static void pending_freed(uv_handle_t *h) { GC_FREE(h->data); }
+
+/* Ends pending call [pd] with [response]; a NULL [why] is an answer, else
+ * the reason it failed, for the trace. */
+static void pending_end(Pending *pd, Value response, const char *why) {
+  Node *n = pd->node;
+  idmap_remove(&n->pending, pd->request);
+  uv_timer_stop(&pd->timer);
+  uv_close((uv_handle_t *)&pd->timer, pending_freed);
+  Program *p = pd->p;
+  if (p->status != PS_BLOCKED || p->waiting_request != pd->request) return;  /* it has ended meanwhile */
+  Runtime *rt = n->rt;
+  if (why) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "call of obj:%llu on machine %s: %s", (unsigned long long)pd->target,
+             pd->machine->name, why);
+    rt_log(rt, p, EV_ERROR_OCCURRED, pd->target, v_cstring(buf), v_nil(), false);
+  } else {
+    rt_log(rt, p, EV_OBJECT_CALLED, pd->target, pd->input, response, true);
+    response = v_just(response);
+  }
+  rt_resume(p, response);
+  wake(n);
+}
+
+static void pending_timeout(uv_timer_t *t) {
+  Pending *pd = t->data;
+  char why[64];
+  snprintf(why, sizeof why, "no answer within %llu ms", (unsigned long long)pd->node->opt->call_timeout_ms);
+  pending_end(pd, v_nothing(), why);
+}
+
+/* RemoteOps.call: sends the call to the machine that holds [target]. */
+static uint64_t remote_call(void *ctx, Program *p, uint64_t target, Value input, const char **why) {
+  Node *n = ctx;
+  Symbol *machine = machine_of(n, target);
+  if (!machine || machine == n->name) return 0;
+  Conn *c = conn_to(n, machine);
+  if (!c) {
+    *why = "its machine is not connected";
+    return 0;
+  }
+  uint64_t request = ++n->next_request;
+  WireMsg m = { .kind = MSG_CALL, .request_id = request, .target = target, .input = input,
+                .sender = act_self_id(p->act), .sender_machine = n->name_str };
+  if (!conn_send(c, &m)) {
+    *why = "the call could not be sent";
+    return 0;
+  }
+  Pending *pd = GC_MALLOC_UNCOLLECTABLE(sizeof *pd);
+  memset(pd, 0, sizeof *pd);
+  *pd = (Pending){ .node = n, .request = request, .conn = c->serial, .p = p, .target = target, .input = input,
+                   .machine = machine };
+  uv_timer_init(&n->loop, &pd->timer);
+  pd->timer.data = pd;
+  uv_timer_start(&pd->timer, pending_timeout, n->opt->call_timeout_ms, 0);
+  idmap_put(&n->pending, request, pd);
+  return request;
+}
+
+static const RemoteOps remote_ops = { .call = remote_call };
+
+static void answer(Node *n, WireMsg *m) {
+  Pending *pd = idmap_get(&n->pending, m->request_id);
+  if (!pd) return;  /* timed out already, or never ours */
+  if (m->result.ok) {
+    pending_end(pd, m->result.value, NULL);
+  } else {
+    char why[512];
+    snprintf(why, sizeof why, "remote error: %s", m->result.error ? m->result.error->data : "");
+    pending_end(pd, v_nothing(), why);
+  }
+}
+
+typedef struct Gone { uint64_t conn; const char *reason; } Gone;
+
+static void fail_if_on(void *ctx, uint64_t key, void *val) {
+  (void)key;
+  Gone *g = ctx;
+  Pending *pd = val;
+  if (pd->conn != g->conn) return;
+  char why[300];
+  snprintf(why, sizeof why, "the connection went down (%s)", g->reason);
+  pending_end(pd, v_nothing(), why);
+}
+
+/* {===== Calls served for other machines =====} */
+
+static void reply(Node *n, uint64_t conn, uint64_t request, bool ok, Value v, const char *err) {
+  Conn *c = net_conn(n->net, conn);
+  if (!c) return;  /* the caller has gone: nobody to answer */
+  WireMsg m = { .kind = MSG_CALL_RESPONSE, .request_id = request };
+  m.result.ok = ok;
+  if (ok) m.result.value = v;
+  else m.result.error = v_cstring(err).as.str;
+  conn_send(c, &m);
+}
+
+/* A served call's program has ended: its answer goes back. */
+static void served_done(Runtime *rt, Program *p) {
+  (void)rt;
+  Served *s = p->done_ctx;
+  Node *n = s->node;
+  if (p->status == PS_DONE && p->result.tag == T_JUST) {
+    reply(n, s->conn, s->request, true, p->result.as.just->v, NULL);
+    return;
+  }
+  Buf b = { 0 };
+  if (p->status == PS_DONE) {
+    if (p->rejection.tag == T_STR) buf_printf(&b, "call rejected: %s", p->rejection.as.str->data);
+    else buf_puts(&b, "call rejected");
+  } else {
+    vm_error_text(&b, &p->error);
+  }
+  buf_putc(&b, '\0');
+  reply(n, s->conn, s->request, false, v_nil(), b.p);
+  buf_free(&b);
+}
+
+static void serve(Node *n, Conn *c, WireMsg *m) {
+  learn(n, c, m->sender_machine ? sym_intern(m->sender_machine->data, m->sender_machine->len) : NULL, m->sender);
+  if (!store_get(&n->rt->store, m->target)) {
+    char err[64];
+    snprintf(err, sizeof err, "object not found: obj:%llu", (unsigned long long)m->target);
+    reply(n, c->serial, m->request_id, false, v_nil(), err);
+    return;
+  }
+  Symbol *machine = c->machine ? c->machine : sym_intern_cstr("unknown");
+  Program *p = rt_serve(n->rt, n->serve, m->target, m->input, m->sender, machine);
+  Served *s = GC_MALLOC(sizeof *s);
+  *s = (Served){ .node = n, .request = m->request_id, .conn = c->serial };
+  p->done_ctx = s;
+  p->on_done = served_done;
+  p->detached = true;
+  p->rejection = v_nil();
+  if (p->status == PS_FAILED) served_done(n->rt, p);
+  else wake(n);
+}
+
+/* {===== The peers =====} */
+
+/* The greeting of a node of ours: destroy_notify of object 0, which names
+ * no object (ids start above it), so a reference node, which knows only
+ * its four message types, removes nothing and reads on. */
+#define HELLO_ID 0
+
+static void start_main(Node *n);
+
+static void all_up(Node *n) {
+  for (size_t j = 0; j < n->net->ndials; j++)
+    if (!n->net->dials[j]->conn) return;
+  start_main(n);
+}
+
+static void on_up(Net *net, Conn *c) {
+  Node *n = net->node;
+  if (c->dial) c->machine = c->dial->name;
+  WireMsg hello = { .kind = MSG_DESTROY_NOTIFY, .object_id = HELLO_ID };
+  conn_send(c, &hello);
+  announce_all(n, c);
+  if (!n->main_started) all_up(n);
+}
+
+static void on_message(Net *net, Conn *c, WireMsg *m) {
+  Node *n = net->node;
+  switch (m->kind) {
+    case MSG_CALL: serve(n, c, m); break;
+    case MSG_CALL_RESPONSE: answer(n, m); break;
+    case MSG_CREATE_NOTIFY: {
+      Symbol *machine = sym_intern(m->machine_id->data, m->machine_id->len);
+      learn(n, c, machine, m->object_id);
+      if (machine != n->name) idmap_put(&n->directory, m->object_id, machine);
+      break;
+    }
+    case MSG_DESTROY_NOTIFY:
+      if (m->object_id == HELLO_ID) c->ours = true;
+      else idmap_remove(&n->directory, m->object_id);
+      break;
+    case MSG_PING: {
+      WireMsg pong = { .kind = MSG_PONG, .nonce = m->nonce };
+      c->ours = true;
+      conn_send(c, &pong);
+      break;
+    }
+    case MSG_PONG:
+    case MSG__COUNT: break;
+  }
+}
+
+static void on_refused(Net *net, Conn *c, WireMsg *m, const char *why) {
+  char err[WIRE_ERR_MAX + 32];
+  snprintf(err, sizeof err, "bad call: %s", why);
+  reply(net->node, c->serial, m->request_id, false, v_nil(), err);
+}
+
+static void on_down(Net *net, Conn *c, const char *reason) {
+  Node *n = net->node;
+  Gone g = { c->serial, reason };
+  idmap_each(&n->pending, fail_if_on, &g);
+}
+
+static const ConnOps conn_ops = { .up = on_up, .message = on_message, .refused = on_refused, .down = on_down };
+
+/* {===== The program it runs =====} */
+
+/* The --run program has ended: its result or error, as avm run gives them. */
+static void main_done(Runtime *rt, Program *p) {
+  Node *n = p->done_ctx;
+  (void)rt;
+  if (p->status == PS_FAILED) {
+    if (n->vm->exit_requested) {
+      n->status = n->vm->exit_requested - 1;
+    } else {
+      fflush(stdout);
+      vm_report_error(n->opt->diag, &p->error);
+      n->status = EX_AVM_RUNTIME;
+    }
+  } else {
+    if (p->result.tag != T_UNSPEC) {
+      v_write(stdout, p->result);
+      fputc('\n', stdout);
+    }
+    n->status = EX_AVM_OK;
+  }
+  if (fflush(stdout) != 0 && n->status == EX_AVM_OK) n->status = EX_AVM_IOERR;
+  if (n->opt->exit_after_run) node_stop(n);
+}
+
+static void start_main(Node *n) {
+  n->main_started = true;
+  if (!n->opt->run) return;
+  Program *p = rt_start(n->rt, proto_main_closure(n->opt->run), NULL, 0);
+  p->on_done = main_done;
+  p->done_ctx = n;
+  if (p->status == PS_FAILED) main_done(n->rt, p);
+  else wake(n);
+}
+
+/* {===== Start and stop =====} */
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  node_stop(s->data);
+}
+
+static void close_pending(void *ctx, uint64_t key, void *val) {
+  (void)ctx, (void)key;
+  Pending *pd = val;
+  uv_timer_stop(&pd->timer);
+  uv_close((uv_handle_t *)&pd->timer, pending_freed);
+}
+
+/* Closes everything the loop waits on; uv_run returns once it is closed. */
+static void node_stop(Node *n) {
+  if (n->stopping) return;
+  n->stopping = true;
+  fflush(stdout);
+  if (n->idle_on) uv_idle_stop(&n->idle);
+  uv_close((uv_handle_t *)&n->idle, NULL);
+  uv_close((uv_handle_t *)&n->sigint, NULL);
+  uv_close((uv_handle_t *)&n->sigterm, NULL);
+  idmap_each(&n->pending, close_pending, NULL);
+  n->pending = (IdMap){ 0 };
+  net_close(n->net);
+}
+
+/* The procedure a served call's program runs: one call, whose (just out)
+ * or nothing is the program's result. */
+static Value serve_procedure(VM *vm, Diag *d) {
+  static const char text[] = "(lambda (target input) (call target input))";
+  Module *m = comp_source(d, vm, "<node>", text, sizeof text - 1, &(CompOptions){ 0 });
+  if (!m) abort();
+  vm_link(vm, m);
+  Fiber *f = fiber_new(vm, proto_main_closure(m), NULL, 0);
+  if (vm_run(f) != VM_RET) abort();
+  return f->result;
+}
+
+static void close_stray(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+int node_run(VM *vm, const NodeOptions *o) {
+  signal(SIGPIPE, SIG_IGN);  /* a peer that goes away is a write error, not a signal */
+  Node *n = GC_MALLOC_UNCOLLECTABLE(sizeof *n);
+  memset(n, 0, sizeof *n);
+  n->vm = vm;
+  n->opt = o;
+  n->name = sym_intern_cstr(o->name);
+  n->name_str = v_cstring(o->name).as.str;
+  uv_loop_init(&n->loop);
+  n->net = net_new(&n->loop, o->name, &conn_ops, n);
+  if (!net_listen(n->net, o->port)) {
+    uv_close((uv_handle_t *)&n->net->listener, NULL);
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    return EX_AVM_IOERR;
+  }
+  net_log(n->net, "listening on port %d", n->net->port);
+  n->prefix = o->prefix >= 0 ? (uint64_t)o->prefix : (uint64_t)n->net->port;
+  idmap_put(&n->prefixes, n->prefix, n->name);
+
+  Runtime *rt = n->rt = rt_new(vm, o->name);
+  rt->allow_unsafe = o->allow_unsafe;
+  rt->next_object = n->prefix << 48 ? n->prefix << 48 : 1;  /* ids never collide across nodes */
+  rt->remote = &remote_ops;
+  rt->remote_ctx = n;
+  rt->store.watch = store_changed;
+  rt->store.watch_ctx = n;
+  if (o->trace) {
+    trace_start(rt, o->trace, o->trace_format);
+    rt->trace.flush_at = 0;  /* live: each event as it happens */
+  }
+  vm->slice = NODE_SLICE;
+  n->serve = serve_procedure(vm, o->diag);
+  for (size_t j = 0; j < o->nload; j++) rt_load_module(rt, o->load[j], stderr);
+  if (o->run) rt_load_module(rt, o->run, stderr);
+  /* The loaded modules' own programs run first, to their end: their
+   * definitions, and the objects they create, are there before any peer
+   * is served. */
+  for (size_t j = 0; j < o->nload; j++) {
+    Program *p = rt_run_main(rt, proto_main_closure(o->load[j]));
+    if (p->status == PS_FAILED) {
+      if (vm->exit_requested) return vm->exit_requested - 1;
+      vm_report_error(o->diag, &p->error);
+      return EX_AVM_RUNTIME;
+    }
+  }
+
+  uv_idle_init(&n->loop, &n->idle);
+  n->idle.data = n;
+  uv_signal_init(&n->loop, &n->sigint);
+  uv_signal_init(&n->loop, &n->sigterm);
+  n->sigint.data = n->sigterm.data = n;
+  uv_signal_start(&n->sigint, on_signal, SIGINT);
+  uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+  for (size_t j = 0; j < o->npeers; j++) {
+    Symbol *peer = sym_intern_cstr(o->peers[j].name);
+    /* Until a peer says otherwise, its ids carry its port, as the
+     * reference's do. */
+    if (!idmap_get(&n->prefixes, (uint64_t)o->peers[j].port)) idmap_put(&n->prefixes, (uint64_t)o->peers[j].port, peer);
+    net_dial(n->net, peer, o->peers[j].host, o->peers[j].port);
+  }
+  if (!n->main_started) all_up(n);
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_walk(&n->loop, close_stray, NULL);
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&n->loop);
+  if (o->trace && !trace_stop(rt) && n->status == EX_AVM_OK) n->status = EX_AVM_IOERR;
+  return n->status;
+}

@@ -1,0 +1,42 @@
+/* runtime/remote.c — the runtime's side of distribution: a call of an
+ * object that lives on another machine, and a call served for another
+ * machine.  The transport is the node's (net/node.c, through RemoteOps):
+ * here a program only blocks until the answer comes, as it does in join,
+ * so the node's event loop keeps serving (calls back into this machine
+ * included) while the request is in flight. */
+#include <gc.h>
+#include "runtime/runtime.h"
+
+HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Value *out) {
+  const char *why = NULL;
+  uint64_t request = rt->remote->call(rt->remote_ctx, p, target, input, &why);
+  if (!request) {
+    if (why) rt_log(rt, p, EV_ERROR_OCCURRED, target, v_cstring(why), v_nil(), false);
+    *out = v_nothing();
+    return H_DONE;
+  }
+  p->status = PS_BLOCKED;
+  p->waiting_request = request;
+  return H_SWITCHED;
+}
+
+void rt_resume(Program *p, Value response) {
+  p->status = PS_RUNNABLE;
+  p->waiting_request = 0;
+  p->has_response = true;
+  p->response = response;
+}
+
+Program *rt_serve(Runtime *rt, Value serve, uint64_t target, Value input, uint64_t sender, Symbol *machine) {
+  Value args[2] = { v_ref(T_OBJREF, target), input };
+  Program *p = rt_start(rt, serve, args, 2);
+  /* The root stands for the remote caller: an object of its machine, not
+   * in this store, whose id the callee gets from get-sender. */
+  Object *caller = GC_MALLOC(sizeof *caller);
+  caller->id = sender;
+  caller->behavior = sym_intern_cstr("remote-caller");
+  caller->state = v_nil();
+  caller->machine = machine;
+  p->acts[0].self = caller;
+  return p;
+}
