@@ -118,8 +118,9 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
       default: return cli_option_error(prog, c, argv, longopts);
     }
   }
-  if (optind < argc && strcmp(argv[optind], "--") == 0) optind++;
-  else if (optind < argc) return cli_usage_error(prog, "node: unexpected argument '%s' (program arguments follow --)", argv[optind]);
+  /* getopt has taken the "--" that starts the program's arguments. */
+  if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+    return cli_usage_error(prog, "node: unexpected argument '%s' (program arguments follow --)", argv[optind]);
   if (o.exit_after_run && !run) return cli_usage_error(prog, "node: --exit-after-run needs --run FILE");
 
   VM *vm = cli_new_vm();

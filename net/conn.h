@@ -74,10 +74,12 @@ struct Conn {
   char *rbuf;             /* libuv reads into it (malloc'd) */
   bool is_up;             /* ConnOps.up was called */
   bool closing;
-  /* The node's: the machine at the other end once known, and whether it
-   * has shown it is a node of ours (it may get our own message types). */
+  /* The node's: the machine at the other end once known, whether it has
+   * shown it is a node of ours (it may get our own message types), and
+   * whether the node has stopped waiting to know. */
   Symbol *machine;
   bool ours;
+  bool settled;           /* it has greeted us, or had time to */
 };
 
 /* A peer to keep connected to. */

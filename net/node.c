@@ -41,6 +41,7 @@ typedef struct Node {
   uv_idle_t idle;              /* active while a program is runnable */
   bool idle_on;
   uv_signal_t sigint, sigterm;
+  uv_timer_t grace;            /* the wait for peers' greetings */
   Net *net;
   Runtime *rt;
   VM *vm;
@@ -54,6 +55,7 @@ typedef struct Node {
   IdMap pending;               /* request id -> Pending: our calls in flight */
   uint64_t next_request;
   bool main_started;
+  bool quiet;                  /* store changes not to announce (a move) */
   bool stopping;
   int status;                  /* the exit status */
 } Node;
@@ -69,6 +71,7 @@ typedef struct Pending {
   uint64_t target;
   Value input;
   Symbol *machine;
+  Object *moving;              /* a move-object's object (NULL: a call) */
 } Pending;
 
 /* A call served for a peer: where its answer goes. */
@@ -151,6 +154,7 @@ static void send_each(void *ctx, uint64_t key, void *val) {
  * to every connected peer. */
 static void store_changed(void *ctx, Object *o, bool present) {
   Node *n = ctx;
+  if (n->quiet) return;
   WireMsg m = { .kind = present ? MSG_CREATE_NOTIFY : MSG_DESTROY_NOTIFY, .object_id = o->id,
                 .machine_id = n->name_str };
   idmap_each(&n->net->conns, send_each, &m);
@@ -170,26 +174,44 @@ static void announce_all(Node *n, Conn *c) {
 
 static void pending_freed(uv_handle_t *h) { GC_FREE(h->data); }
 
-/* Ends pending call [pd] with [response]; a NULL [why] is an answer, else
- * the reason it failed, for the trace. */
-static void pending_end(Pending *pd, Value response, const char *why) {
+/* Puts [o] in the store or takes it out without telling the peers: a
+ * moving object is announced by the machine that takes it. */
+static void quietly(Node *n, Object *o, bool present) {
+  n->quiet = true;
+  if (present) store_put(&n->rt->store, o);
+  else store_remove(&n->rt->store, o->id);
+  n->quiet = false;
+}
+
+/* Ends pending request [pd]: answered [ok] with [value], or failed
+ * ([why] says why, for the trace). */
+static void pending_end(Pending *pd, bool ok, Value value, const char *why) {
   Node *n = pd->node;
   idmap_remove(&n->pending, pd->request);
   uv_timer_stop(&pd->timer);
   uv_close((uv_handle_t *)&pd->timer, pending_freed);
-  Program *p = pd->p;
-  if (p->status != PS_BLOCKED || p->waiting_request != pd->request) return;  /* it has ended meanwhile */
   Runtime *rt = n->rt;
-  if (why) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "call of obj:%llu on machine %s: %s", (unsigned long long)pd->target,
-             pd->machine->name, why);
-    rt_log(rt, p, EV_ERROR_OCCURRED, pd->target, v_cstring(buf), v_nil(), false);
-  } else {
-    rt_log(rt, p, EV_OBJECT_CALLED, pd->target, pd->input, response, true);
-    response = v_just(response);
+  Program *p = pd->p;
+  bool waiting = p->status == PS_BLOCKED && p->waiting_request == pd->request;
+  Object *o = pd->moving;
+  if (o) {
+    if (ok) idmap_put(&n->directory, o->id, pd->machine);
+    else quietly(n, o, true);  /* it stays here */
   }
-  rt_resume(p, response);
+  if (!waiting) return;  /* the program has ended meanwhile */
+  if (!ok) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s obj:%llu %s machine %s: %s", o ? "move of" : "call of",
+             (unsigned long long)pd->target, o ? "to" : "on", pd->machine->name, why);
+    rt_log(rt, p, EV_ERROR_OCCURRED, pd->target, v_cstring(buf), v_nil(), false);
+    rt_resume(p, o ? v_bool(false) : v_nothing());
+  } else if (o) {
+    rt_log(rt, p, EV_OBJECT_MOVED, o->id, v_sym(n->name), v_sym(pd->machine), true);
+    rt_resume(p, v_bool(true));
+  } else {
+    rt_log(rt, p, EV_OBJECT_CALLED, pd->target, pd->input, value, true);
+    rt_resume(p, v_just(value));
+  }
   wake(n);
 }
 
@@ -197,7 +219,19 @@ static void pending_timeout(uv_timer_t *t) {
   Pending *pd = t->data;
   char why[64];
   snprintf(why, sizeof why, "no answer within %llu ms", (unsigned long long)pd->node->opt->call_timeout_ms);
-  pending_end(pd, v_nothing(), why);
+  pending_end(pd, false, v_nil(), why);
+}
+
+/* Waits for the answer to [request], sent on [c] for [p]. */
+static Pending *await(Node *n, Conn *c, uint64_t request, Program *p, uint64_t target, Symbol *machine) {
+  Pending *pd = GC_MALLOC_UNCOLLECTABLE(sizeof *pd);
+  memset(pd, 0, sizeof *pd);
+  *pd = (Pending){ .node = n, .request = request, .conn = c->serial, .p = p, .target = target, .machine = machine };
+  uv_timer_init(&n->loop, &pd->timer);
+  pd->timer.data = pd;
+  uv_timer_start(&pd->timer, pending_timeout, n->opt->call_timeout_ms, 0);
+  idmap_put(&n->pending, request, pd);
+  return pd;
 }
 
 /* RemoteOps.call: sends the call to the machine that holds [target]. */
@@ -217,28 +251,55 @@ static uint64_t remote_call(void *ctx, Program *p, uint64_t target, Value input,
     *why = "the call could not be sent";
     return 0;
   }
-  Pending *pd = GC_MALLOC_UNCOLLECTABLE(sizeof *pd);
-  memset(pd, 0, sizeof *pd);
-  *pd = (Pending){ .node = n, .request = request, .conn = c->serial, .p = p, .target = target, .input = input,
-                   .machine = machine };
-  uv_timer_init(&n->loop, &pd->timer);
-  pd->timer.data = pd;
-  uv_timer_start(&pd->timer, pending_timeout, n->opt->call_timeout_ms, 0);
-  idmap_put(&n->pending, request, pd);
+  await(n, c, request, p, target, machine)->input = input;
   return request;
 }
 
-static const RemoteOps remote_ops = { .call = remote_call };
+static String *string_of(Symbol *s) { return s ? v_string(s->name, s->len).as.str : NULL; }
+
+/* RemoteOps.move: sends object [o] to [machine], a node of ours. */
+static uint64_t remote_move(void *ctx, Program *p, Object *o, Symbol *machine, const char **why) {
+  Node *n = ctx;
+  Conn *c = conn_to(n, machine);
+  if (!c) {
+    *why = "move-object: the machine is not connected";
+    return 0;
+  }
+  if (!c->ours) {
+    *why = "move-object: the machine is not an avm node (it would not understand)";
+    return 0;
+  }
+  uint64_t request = ++n->next_request;
+  WireMsg m = { .kind = MSG_MOVE, .request_id = request, .object_id = o->id, .behavior = string_of(o->behavior),
+                .state = o->state, .creating_controller = string_of(o->creating_controller),
+                .controller = string_of(o->controller), .version = o->version, .calls = o->calls,
+                .sender_machine = n->name_str };
+  if (!conn_send(c, &m)) {
+    *why = "move-object: the object could not be sent";
+    return 0;
+  }
+  await(n, c, request, p, o->id, machine)->moving = o;
+  quietly(n, o, false);  /* in neither store until the answer */
+  return request;
+}
+
+static Symbol *remote_locate(void *ctx, uint64_t id) {
+  Node *n = ctx;
+  Symbol *m = machine_of(n, id);
+  return m == n->name ? NULL : m;
+}
+
+static const RemoteOps remote_ops = { .call = remote_call, .move = remote_move, .locate = remote_locate };
 
 static void answer(Node *n, WireMsg *m) {
   Pending *pd = idmap_get(&n->pending, m->request_id);
   if (!pd) return;  /* timed out already, or never ours */
   if (m->result.ok) {
-    pending_end(pd, m->result.value, NULL);
+    pending_end(pd, true, m->result.value, NULL);
   } else {
     char why[512];
     snprintf(why, sizeof why, "remote error: %s", m->result.error ? m->result.error->data : "");
-    pending_end(pd, v_nothing(), why);
+    pending_end(pd, false, v_nil(), why);
   }
 }
 
@@ -251,7 +312,7 @@ static void fail_if_on(void *ctx, uint64_t key, void *val) {
   if (pd->conn != g->conn) return;
   char why[300];
   snprintf(why, sizeof why, "the connection went down (%s)", g->reason);
-  pending_end(pd, v_nothing(), why);
+  pending_end(pd, false, v_nil(), why);
 }
 
 /* {===== Calls served for other machines =====} */
@@ -307,6 +368,33 @@ static void serve(Node *n, Conn *c, WireMsg *m) {
   else wake(n);
 }
 
+/* An object moved here by another machine (move-object there). */
+static void take_object(Node *n, Conn *c, WireMsg *m) {
+  Symbol *behavior = m->behavior ? sym_intern(m->behavior->data, m->behavior->len) : NULL;
+  if (!behavior || !rt_has_behavior(n->rt, behavior)) {
+    char err[128];
+    snprintf(err, sizeof err, "no behavior named %s is loaded on machine %s", behavior ? behavior->name : "\"\"",
+             n->name->name);
+    reply(n, c->serial, m->request_id, false, v_nil(), err);
+    return;
+  }
+  Symbol *from = m->sender_machine ? sym_intern(m->sender_machine->data, m->sender_machine->len) : NULL;
+  if (from) learn(n, c, from, 0);
+  Object *o = GC_MALLOC(sizeof *o);
+  o->id = m->object_id;
+  o->behavior = behavior;
+  o->state = v_is_list(m->state) ? m->state : v_nil();
+  o->calls = m->calls;
+  o->version = m->version;
+  o->creating_controller = m->creating_controller ? sym_intern(m->creating_controller->data, m->creating_controller->len) : n->name;
+  o->controller = m->controller ? sym_intern(m->controller->data, m->controller->len) : n->name;
+  o->machine = n->name;
+  idmap_remove(&n->directory, o->id);
+  store_put(&n->rt->store, o);  /* announced to every peer, the sender too */
+  rt_log(n->rt, NULL, EV_OBJECT_MOVED, o->id, v_sym(from ? from : n->name), v_sym(n->name), true);
+  reply(n, c->serial, m->request_id, true, v_bool(true), NULL);
+}
+
 /* {===== The peers =====} */
 
 /* The greeting of a node of ours: destroy_notify of object 0, which names
@@ -316,10 +404,25 @@ static void serve(Node *n, Conn *c, WireMsg *m) {
 
 static void start_main(Node *n);
 
+/* How long a peer that has connected may take to greet us before it is
+ * taken for a node that does not greet (a reference node). */
+#define GREETING_GRACE_MS 200
+
+/* The --run program starts once every peer is connected and known to be
+ * ours or not (so move-object knows whom it may send objects to). */
 static void all_up(Node *n) {
+  if (n->main_started) return;
   for (size_t j = 0; j < n->net->ndials; j++)
-    if (!n->net->dials[j]->conn) return;
+    if (!n->net->dials[j]->conn || !n->net->dials[j]->conn->settled) return;
+  uv_timer_stop(&n->grace);
   start_main(n);
+}
+
+static void grace_over(uv_timer_t *t) {
+  Node *n = t->data;
+  for (size_t j = 0; j < n->net->ndials; j++)
+    if (n->net->dials[j]->conn) n->net->dials[j]->conn->settled = true;
+  all_up(n);
 }
 
 static void on_up(Net *net, Conn *c) {
@@ -328,7 +431,8 @@ static void on_up(Net *net, Conn *c) {
   WireMsg hello = { .kind = MSG_DESTROY_NOTIFY, .object_id = HELLO_ID };
   conn_send(c, &hello);
   announce_all(n, c);
-  if (!n->main_started) all_up(n);
+  if (!n->main_started && c->dial && !uv_is_active((uv_handle_t *)&n->grace))
+    uv_timer_start(&n->grace, grace_over, GREETING_GRACE_MS, 0);
 }
 
 static void on_message(Net *net, Conn *c, WireMsg *m) {
@@ -343,8 +447,12 @@ static void on_message(Net *net, Conn *c, WireMsg *m) {
       break;
     }
     case MSG_DESTROY_NOTIFY:
-      if (m->object_id == HELLO_ID) c->ours = true;
-      else idmap_remove(&n->directory, m->object_id);
+      if (m->object_id != HELLO_ID) {
+        idmap_remove(&n->directory, m->object_id);
+        break;
+      }
+      c->ours = c->settled = true;
+      all_up(n);
       break;
     case MSG_PING: {
       WireMsg pong = { .kind = MSG_PONG, .nonce = m->nonce };
@@ -352,6 +460,7 @@ static void on_message(Net *net, Conn *c, WireMsg *m) {
       conn_send(c, &pong);
       break;
     }
+    case MSG_MOVE: take_object(n, c, m); break;
     case MSG_PONG:
     case MSG__COUNT: break;
   }
@@ -429,6 +538,7 @@ static void node_stop(Node *n) {
   uv_close((uv_handle_t *)&n->idle, NULL);
   uv_close((uv_handle_t *)&n->sigint, NULL);
   uv_close((uv_handle_t *)&n->sigterm, NULL);
+  uv_close((uv_handle_t *)&n->grace, NULL);
   idmap_each(&n->pending, close_pending, NULL);
   n->pending = (IdMap){ 0 };
   net_close(n->net);
@@ -504,6 +614,8 @@ int node_run(VM *vm, const NodeOptions *o) {
   n->sigint.data = n->sigterm.data = n;
   uv_signal_start(&n->sigint, on_signal, SIGINT);
   uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+  uv_timer_init(&n->loop, &n->grace);
+  n->grace.data = n;
   for (size_t j = 0; j < o->npeers; j++) {
     Symbol *peer = sym_intern_cstr(o->peers[j].name);
     /* Until a peer says otherwise, its ids carry its port, as the

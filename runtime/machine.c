@@ -1,13 +1,16 @@
-/* runtime/machine.c — the machine family on a single machine: get-machine,
- * teleport, move-object, fetch.  Other machines exist only once nodes are
- * connected (avm node); until then they are unreachable. */
+/* runtime/machine.c — the machine family: get-machine, teleport,
+ * move-object, fetch.  Other machines exist only once nodes are connected
+ * (avm node, rt->remote); until then they are unreachable.  On a node,
+ * get-machine knows where objects elsewhere are, and move-object really
+ * sends an object to another machine (runtime/remote.c). */
 #include "runtime/runtime.h"
 
 HResult h_GET_MACHINE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)argc;
   if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "get-machine", "object id", args[0]), H_ERROR;
   Object *o = rt_find(rt, p, args[0].as.u, NULL);
-  *out = o ? v_just(v_sym(o->machine)) : v_nothing();
+  Symbol *elsewhere = !o && rt->remote ? rt->remote->locate(rt->remote_ctx, args[0].as.u) : NULL;
+  *out = o ? v_just(v_sym(o->machine)) : elsewhere ? v_just(v_sym(elsewhere)) : v_nothing();
   return H_DONE;
 }
 
@@ -34,6 +37,13 @@ HResult h_MOVE_OBJECT(Runtime *rt, Program *p, Value *args, int argc, Value *out
   if (!o) {
     *out = v_bool(false);
     return H_DONE;
+  }
+  if (rt->remote && args[1].tag == T_SYM && args[1].as.sym != rt->machine) {
+    /* Its state leaves with it: a transaction could not undo that. */
+    if (p->tx)
+      return rt_error(p, AE_INVALID_DURING_TX, "move-object to another machine inside transaction %llu",
+                      (unsigned long long)p->tx->id), H_ERROR;
+    return rt_move_remote(rt, p, o, args[1].as.sym, out);
   }
   if (!machine_arg(rt, p, "move-object", args[1])) return H_ERROR;
   rt_log(rt, p, EV_OBJECT_MOVED, o->id, v_sym(o->machine), args[1], true);

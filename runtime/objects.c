@@ -8,7 +8,7 @@
 #include "runtime/runtime.h"
 #include "util/suggest.h"
 
-static bool behavior_known(Runtime *rt, Symbol *name) {
+bool rt_has_behavior(Runtime *rt, Symbol *name) {
   for (Value l = rt->behaviors; l.tag == T_PAIR; l = l.as.pair->cdr)
     if (l.as.pair->car.as.pair->car.as.sym == name) return true;
   return false;
@@ -40,7 +40,7 @@ static bool object_arg(Program *p, const char *who, Value v) {
 HResult h_CREATE_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   if (args[0].tag != T_SYM) return vm_type_error(p->fiber, "create-obj", "behavior name (symbol)", args[0]), H_ERROR;
   Symbol *behavior = args[0].as.sym;
-  if (!behavior_known(rt, behavior)) return unknown_behavior(rt, p, behavior);
+  if (!rt_has_behavior(rt, behavior)) return unknown_behavior(rt, p, behavior);
   Symbol *ctrl = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
   if (argc == 2) {
     if (args[1].tag != T_SYM) return vm_type_error(p->fiber, "create-obj", "controller symbol", args[1]), H_ERROR;

@@ -20,6 +20,19 @@ HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Va
   return H_SWITCHED;
 }
 
+HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out) {
+  const char *why = NULL;
+  uint64_t request = rt->remote->move(rt->remote_ctx, p, o, machine, &why);
+  if (!request) {
+    if (why) rt_log(rt, p, EV_ERROR_OCCURRED, o->id, v_cstring(why), v_nil(), false);
+    *out = v_bool(false);
+    return H_DONE;
+  }
+  p->status = PS_BLOCKED;
+  p->waiting_request = request;
+  return H_SWITCHED;
+}
+
 void rt_resume(Program *p, Value response) {
   p->status = PS_RUNNABLE;
   p->waiting_request = 0;

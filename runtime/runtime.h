@@ -259,6 +259,8 @@ static inline bool rt_in_call(const Program *p) { return p->nacts > 1; }
  * NULL when there is no memory for it. */
 Activation *act_push(Program *p);
 
+/* Whether a loaded module declares behavior [name]. */
+bool rt_has_behavior(Runtime *rt, Symbol *name);
 /* Starts a call of object [o] with [input]: the callee's behavior runs on
  * p's fiber as a new activation. */
 HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input);
@@ -323,12 +325,21 @@ struct RemoteOps {
    * known to hold [target] (*why: a reason worth tracing, or NULL when the
    * object is simply unknown). */
   uint64_t (*call)(void *ctx, Program *p, uint64_t target, Value input, const char **why);
+  /* Sends object [o] of this store to [machine] for [p] (move-object);
+   * returns the request id of the answer, or 0 (*why: the reason) when
+   * it cannot go there.  Until the answer the object is in neither store. */
+  uint64_t (*move)(void *ctx, Program *p, Object *o, Symbol *machine, const char **why);
+  /* The machine that holds [id], an object not in this store, or NULL. */
+  Symbol *(*locate)(void *ctx, uint64_t id);
 };
 
 /* h_CALL of an object this store does not have: the call goes to the
  * machine that holds it, and [p] waits (H_SWITCHED) until rt_resume; or
  * (nothing) at once when no machine holds it. */
 HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Value *out);
+/* move-object of [o], here, to [machine], another machine: [p] waits
+ * until the other machine has taken it (true) or not (false). */
+HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out);
 /* A program that serves a call of object [target] with [input] for object
  * [sender] of machine [machine]: it runs [serve] (a procedure of two
  * arguments that calls the first with the second), with [sender] in

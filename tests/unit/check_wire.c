@@ -160,6 +160,9 @@ static const char *const expected_json[MSG__COUNT] = {
   [MSG_DESTROY_NOTIFY] = "{\"type\":\"destroy_notify\",\"object_id\":16}",
   [MSG_PING] = "{\"type\":\"ping\",\"nonce\":18}",
   [MSG_PONG] = "{\"type\":\"pong\",\"nonce\":18}",
+  [MSG_MOVE] = "{\"type\":\"move\",\"request_id\":11,\"object_id\":16,\"behavior\":\"counter\",\"state\":{\"List\":["
+               "{\"Nat\":1}]},\"creating_controller\":\"alice\",\"controller\":\"bob\",\"version\":20,\"calls\":21,"
+               "\"sender_machine\":\"m\xc3\xa9\\\"x\"}",
 };
 
 static WireMsg full_message(WireKind kind) {
@@ -168,6 +171,12 @@ static WireMsg full_message(WireKind kind) {
   m.sender_machine = str("m\xc3\xa9\"x");
   m.result = (WireResult){ .ok = false, .error = str("no\nway") };
   m.machine_id = str("beta");
+  m.behavior = str("counter");
+  m.state = v_cons(v_int(1), v_nil());
+  m.creating_controller = str("alice");
+  m.controller = str("bob");
+  m.version = 20;
+  m.calls = 21;
   return m;
 }
 
@@ -235,6 +244,7 @@ START_TEST(test_names_and_scopes) {
   ck_assert(!wire_msg_ours_only(MSG_CALL));
   ck_assert(wire_msg_ours_only(MSG_PING));
   ck_assert(wire_msg_ours_only(MSG_PONG));
+  ck_assert(wire_msg_ours_only(MSG_MOVE));
   ck_assert(!wire_msg_ours_only(MSG__COUNT));
 }
 END_TEST
@@ -405,7 +415,7 @@ START_TEST(test_u64_extremes) {
     ck_assert_uint_eq(back.input.as.u, id);
     for (int k = 0; k < MSG__COUNT; k++) {   /* every id field of every message */
       WireMsg full = full_message((WireKind)k);
-      full.request_id = full.target = full.sender = full.object_id = full.nonce = id;
+      full.request_id = full.target = full.sender = full.object_id = full.nonce = full.version = full.calls = id;
       WireMsg again = decoded(encoded(&full));
       check_same_fields(&full, &again);
     }
