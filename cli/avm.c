@@ -1,5 +1,5 @@
 /* cli/avm.c — the VM driver: avm run (and avm FILE), avm repl (and avm
- * alone at a terminal). */
+ * alone at a terminal), avm node (cli/node.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <gc.h>
@@ -42,6 +42,22 @@ static void usage(FILE *out) {
           "history is kept in ~/.avm_history (or $AVM_HISTORY), Ctrl-C interrupts\n"
           "a running input and Ctrl-D leaves.  Input from a pipe or file is read\n"
           "without prompts.\n"
+          "\n"
+          "avm node runs one machine of a distributed AVM: it listens on PORT (0: any\n"
+          "free port; the port is logged), dials each peer until it is up, serves\n"
+          "the calls peers make to its objects and calls theirs, and keeps a directory\n"
+          "of where objects live.  Node options:\n"
+          "      --name NAME     the machine's name (default node)\n"
+          "      --port PORT     the port to listen on (default 9001)\n"
+          "      --prefix N      the top 16 bits of its object ids (default: the port)\n"
+          "      --peer NAME@HOST:PORT  a peer to keep connected to (repeatable)\n"
+          "      --load FILE     register FILE's behaviors, and run its program at start\n"
+          "                      (repeatable)\n"
+          "      --run FILE      once the peers are up, run FILE and print its result\n"
+          "                      as avm run does; then serve on\n"
+          "      --exit-after-run  exit after --run's program, with avm run's status\n"
+          "      --call-timeout MS  a remote call unanswered after MS milliseconds\n"
+          "                      gives nothing (default 5000)\n"
           "\n"
           "Options:\n"
           "      --allow-unsafe  run programs that use unsafe AVM instructions\n"

@@ -15,7 +15,7 @@ static const char *prog = "avm";
 
 enum {
   OPT_NAME = 256, OPT_PORT, OPT_PREFIX, OPT_PEER, OPT_LOAD, OPT_RUN, OPT_EXIT_AFTER_RUN, OPT_CALL_TIMEOUT,
-  OPT_ALLOW_UNSAFE, OPT_TRACE, OPT_TRACE_FILE
+  OPT_ALLOW_UNSAFE, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE
 };
 static const struct option longopts[] = {
   { "name", required_argument, NULL, OPT_NAME },
@@ -27,6 +27,7 @@ static const struct option longopts[] = {
   { "exit-after-run", no_argument, NULL, OPT_EXIT_AFTER_RUN },
   { "call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT },
   { "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
+  { "stack", required_argument, NULL, OPT_STACK },
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
   { "help", no_argument, NULL, 'h' },
@@ -68,6 +69,7 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   const char **load = GC_MALLOC((size_t)argc * sizeof *load);
   const char *run = NULL, *trace_file = NULL;
   bool trace = false;
+  size_t stack = AVM_DEFAULT_MAX_DEPTH;
   o.peers = GC_MALLOC((size_t)argc * sizeof *o.peers);
   int c;
   long v;
@@ -104,6 +106,11 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
         o.call_timeout_ms = (uint64_t)v;
         break;
       case OPT_ALLOW_UNSAFE: o.allow_unsafe = true; break;
+      case OPT_STACK:
+        if (!number(optarg, 1, 100000000, &v))
+          return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
+        stack = (size_t)v;
+        break;
       case OPT_TRACE:
         trace = true;
         if (optarg && !trace_format_parse(optarg, &o.trace_format))
@@ -124,6 +131,7 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   if (o.exit_after_run && !run) return cli_usage_error(prog, "node: --exit-after-run needs --run FILE");
 
   VM *vm = cli_new_vm();
+  vm->max_depth = stack;
   Value args = v_nil();
   for (int j = argc - 1; j >= optind; j--) args = v_cons(v_cstring(argv[j]), args);
   vm->command_line = args;
