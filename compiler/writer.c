@@ -26,6 +26,11 @@ static void value(Buf *b, Value v) {
   st[n++] = v;
   while (n) {
     v = st[--n];
+    if (v_is_just(v)) {
+      u8(b, KC_JUST);
+      st[n++] = v_from_just(v);
+      continue;
+    }
     switch (v.tag) {
       case T_NIL: u8(b, KC_NIL); break;
       case T_BOOL: u8(b, v.as.b ? KC_TRUE : KC_FALSE); break;
@@ -34,22 +39,15 @@ static void value(Buf *b, Value v) {
       case T_SYM: u8(b, KC_SYM); str(b, v.as.sym->name, v.as.sym->len); break;
       case T_PRIM: u8(b, KC_PRIM); u32(b, (uint32_t)v.as.u); break;
       case T_NOTHING: u8(b, KC_NOTHING); break;
-      case T_JUST:
       case T_PAIR: {
         size_t count = 0;
         Value l = v;
-        if (v.tag == T_PAIR)
-          for (; l.tag == T_PAIR; l = l.as.pair->cdr) count++;
+        for (; l.tag == T_PAIR; l = l.as.pair->cdr) count++;
         if (n + count + 2 > cap) {
           while (n + count + 2 > cap) cap *= 2;
           Value *ns = realloc(st, cap * sizeof *st);
           if (!ns) abort();
           st = ns;
-        }
-        if (v.tag == T_JUST) {
-          u8(b, KC_JUST);
-          st[n++] = v.as.just->v;
-          break;
         }
         u8(b, KC_LIST);
         u32(b, (uint32_t)count);

@@ -7,6 +7,7 @@
  *            transactions as boxes).
  * docs/trace.md documents the text and JSON forms. */
 #include <gc.h>
+#include <stdlib.h>
 #include <string.h>
 #include "runtime/runtime.h"
 
@@ -79,8 +80,11 @@ static void text_slot(Buf *b, const LogEntry *e, char slot) {
 }
 
 /* The text templates cut once into pieces, a literal run then a slot (0
- * for none), so printing an event scans no template. */
-typedef struct Piece { const char *lit; uint8_t len; char slot; } Piece;
+ * for none), so printing an event scans no template.  Each literal is
+ * copied into a padded array of its own, so that appending it is one
+ * fixed-size move. */
+#define PIECE_ROOM 32
+typedef struct Piece { char lit[PIECE_ROOM]; uint8_t len; char slot; } Piece;
 #define MAX_PIECES 6
 static Piece pieces[EV__COUNT][MAX_PIECES];
 static uint8_t npieces[EV__COUNT];
@@ -93,7 +97,11 @@ static void cut_templates(void) {
     for (;;) {
       const char *pct = strchr(t, '%');
       const char *end = pct ? pct : t + strlen(t);
-      pieces[k][n++] = (Piece){ t, (uint8_t)(end - t), pct ? pct[1] : 0 };
+      Piece *pc = &pieces[k][n++];
+      pc->len = (uint8_t)(end - t);
+      if (pc->len >= PIECE_ROOM) abort();  /* a template of events.def too long for its room */
+      memcpy(pc->lit, t, pc->len);
+      pc->slot = pct ? pct[1] : 0;
       if (!pct) break;
       t = pct + 2;
     }
@@ -105,7 +113,7 @@ static void cut_templates(void) {
 static void event_text(Buf *b, const LogEntry *e) {
   const Piece *p = pieces[e->kind];
   for (uint8_t j = 0; j < npieces[e->kind]; j++) {
-    buf_put(b, p[j].lit, p[j].len);
+    buf_put_padded(b, p[j].lit, p[j].len, PIECE_ROOM);
     if (p[j].slot) text_slot(b, e, p[j].slot);
   }
 }
@@ -183,7 +191,7 @@ static void put_timestamp(Trace *t, uint64_t ts) {
     }
   }
   t->ts_at = ts;
-  buf_put(&t->buf, t->ts_text, t->ts_len);
+  buf_put_padded(&t->buf, t->ts_text, t->ts_len, sizeof t->ts_text);
 }
 
 /* " [ctrl:NAME]\n" (just "\n" with no controller), made once per

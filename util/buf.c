@@ -52,26 +52,19 @@ static char *digits_before(char *end, uint64_t v) {
   return p;
 }
 
-/* Small numbers (object ids, most integers in messages) are written in
- * place; others go through a scratch buffer, two digits a step. */
+/* Most numbers a trace prints are small (object ids, counters): one or
+ * two digits are appended directly; longer ones are spelled in a scratch
+ * buffer and copied with one fixed-size move. */
 void buf_u64(Buf *b, uint64_t v) {
-  if (b->cap - b->n < 20) buf_reserve(b, 20);
-  char *out = b->p + b->n;
   if (v < 10) {
-    *out = (char)('0' + v);
-    b->n++;
-    return;
+    buf_putc(b, (char)('0' + v));
+  } else if (v < 100) {
+    buf_put_padded(b, digit_pairs + v * 2, 2, 2);
+  } else {
+    char tmp[40];  /* the digits end at tmp + 20, so 20 bytes from their start can be read */
+    char *start = digits_before(tmp + 20, v);
+    buf_put_padded(b, start, (size_t)(tmp + 20 - start), 20);
   }
-  if (v < 100) {
-    memcpy(out, digit_pairs + v * 2, 2);
-    b->n += 2;
-    return;
-  }
-  char tmp[20];
-  char *start = digits_before(tmp + sizeof tmp, v);
-  size_t len = (size_t)(tmp + sizeof tmp - start);
-  memcpy(out, start, len);
-  b->n += len;
 }
 
 void buf_i64(Buf *b, int64_t v) {

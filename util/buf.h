@@ -36,6 +36,16 @@ static inline void buf_put(Buf *b, const char *s, size_t len) {
   b->n += len;
 }
 
+/* Appends [len] bytes of [s], a buffer that may be read for [room] bytes
+ * (a constant, at least len): one fixed-size copy, inlined, where a
+ * variable length would call memcpy.  The bytes past len are overwritten
+ * by what comes next. */
+static inline void buf_put_padded(Buf *b, const char *s, size_t len, size_t room) {
+  if (b->cap - b->n < room) buf_reserve(b, room);
+  memcpy(b->p + b->n, s, room);
+  b->n += len;
+}
+
 static inline void buf_putc(Buf *b, char c) {
   if (b->n == b->cap) buf_reserve(b, 1);
   b->p[b->n++] = c;

@@ -166,13 +166,13 @@ TAG_PREDICATE(stringp, v.tag == T_STR)
 TAG_PREDICATE(symbolp, v.tag == T_SYM)
 TAG_PREDICATE(booleanp, v.tag == T_BOOL)
 TAG_PREDICATE(procedurep, v_is_proc(v))
-TAG_PREDICATE(justp, v.tag == T_JUST)
+TAG_PREDICATE(justp, v_is_just(v))
 TAG_PREDICATE(nothingp, v.tag == T_NOTHING)
 
 PRIMFN(just) { *out = v_just(args[0]); return true; }
 PRIMFN(from_just) {
-  EXPECT(args[0].tag == T_JUST, "from-just", "just", args[0]);
-  *out = args[0].as.just->v;
+  EXPECT(v_is_just(args[0]), "from-just", "just", args[0]);
+  *out = v_from_just(args[0]);
   return true;
 }
 

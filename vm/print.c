@@ -108,10 +108,10 @@ void v_print(Buf *out, Value v, bool display) {
       v = v.as.pair->car;
       continue;
     }
-    if (v.tag == T_JUST) {
+    if (v_is_just(v)) {
       buf_lit(out, "(just ");
       push_frame(&s, (PFrame){ v_nil(), true });
-      v = v.as.just->v;
+      v = v_from_just(v);
       continue;
     }
     print_atom(out, v, display);
@@ -256,10 +256,10 @@ void v_print_json(Buf *out, Value v) {
       push_task(&st, &n, &cap, (JTask){ t.v.as.pair->cdr, NULL });
       push_task(&st, &n, &cap, (JTask){ v_nil(), "," });
       push_task(&st, &n, &cap, (JTask){ t.v.as.pair->car, NULL });
-    } else if (t.v.tag == T_JUST) {
+    } else if (v_is_just(t.v)) {
       buf_lit(out, "{\"Just\":");
       push_task(&st, &n, &cap, (JTask){ v_nil(), "}" });
-      push_task(&st, &n, &cap, (JTask){ t.v.as.just->v, NULL });
+      push_task(&st, &n, &cap, (JTask){ v_from_just(t.v), NULL });
     } else {
       json_atom(out, t.v);
     }

@@ -62,6 +62,12 @@ Value v_list_n(const Value *items, size_t n, Value tail) {
 }
 
 Value v_just(Value x) {
+  if (x.tag >> 56 == 0) {
+    Value v;
+    v.tag = x.tag << 8 | JUST_MARK;
+    v.as.u = x.as.u;
+    return v;
+  }
   Just *j = cached_alloc(&just_cache, sizeof *j);
   j->v = x;
   return v_tagged(T_JUST, j);
@@ -90,6 +96,7 @@ const char *v_type_name(Value v) {
     VALUE_TAGS(X)
 #undef X
   };
+  if (v_is_just(v)) return "just";
   return v.tag < T__COUNT ? names[v.tag] : "?";
 }
 
@@ -113,7 +120,7 @@ static bool atom_equal(Value a, Value b) {
 /* equal? walks both values with an explicit work list, so a list nested a
  * million deep in its cars compares without C recursion. */
 bool v_equal(Value a, Value b) {
-  if (a.tag != T_PAIR && a.tag != T_JUST) return atom_equal(a, b);
+  if (a.tag != T_PAIR && !v_is_just(a)) return atom_equal(a, b);
   Value local[64], *work = local;
   size_t cap = 32, n = 0;  /* pairs of values */
   bool eq = true;
@@ -135,9 +142,9 @@ bool v_equal(Value a, Value b) {
         b = b.as.pair->car;
         continue;
       }
-    } else if (a.tag == T_JUST && b.tag == T_JUST) {
-      a = a.as.just->v;
-      b = b.as.just->v;
+    } else if (v_is_just(a) && v_is_just(b)) {
+      a = v_from_just(a);
+      b = v_from_just(b);
       continue;
     } else if (!atom_equal(a, b)) {
       eq = false;
@@ -155,7 +162,7 @@ bool v_equal(Value a, Value b) {
 bool v_contains_proc(Value v) {
   /* Messages are checked on every call: atoms answer at once, and the work
    * list starts on the C stack. */
-  if (v.tag != T_PAIR && v.tag != T_JUST) return v_is_proc(v);
+  if (v.tag != T_PAIR && !v_is_just(v)) return v_is_proc(v);
   Value local[32], *work = local;
   size_t cap = 32, n = 0;
   bool found = false;
@@ -163,7 +170,7 @@ bool v_contains_proc(Value v) {
     if (v_is_proc(v)) { found = true; break; }
     /* Along a list, atoms are checked in place: only nested structure
      * goes on the work list. */
-    while (v.tag == T_PAIR && v.as.pair->car.tag != T_PAIR && v.as.pair->car.tag != T_JUST) {
+    while (v.tag == T_PAIR && v.as.pair->car.tag != T_PAIR && !v_is_just(v.as.pair->car)) {
       if (v_is_proc(v.as.pair->car)) { found = true; goto done; }
       v = v.as.pair->cdr;
     }
@@ -181,7 +188,7 @@ bool v_contains_proc(Value v) {
       v = v.as.pair->car;
       continue;
     }
-    if (v.tag == T_JUST) { v = v.as.just->v; continue; }
+    if (v_is_just(v)) { v = v_from_just(v); continue; }
     if (n == 0) break;
     v = work[--n];
   }

@@ -88,6 +88,21 @@ static inline void v_copy(Value *dst, const Value *src) {
   dst->as.u = u;
 }
 
+/* A just keeps its value in place: the low byte of the tag marks it as a
+ * just, the bytes above hold the tag of the value inside, and the payload
+ * is that value's.  So (just x) allocates nothing (a call answers one
+ * every time).  Justs nest in place up to 7 deep; deeper ones are boxed:
+ * tag T_JUST, a heap Just. */
+#define JUST_MARK 0xFFu
+static inline bool v_is_just(Value v) { return (v.tag & 0xFF) == JUST_MARK || v.tag == T_JUST; }
+static inline Value v_from_just(Value v) {
+  if (v.tag == T_JUST) return v.as.just->v;
+  Value r;
+  r.tag = v.tag >> 8;
+  r.as.u = v.as.u;
+  return r;
+}
+
 static inline bool v_truthy(Value v) { return !(v.tag == T_BOOL && !v.as.b); }
 static inline bool v_is_proc(Value v) { return v.tag == T_CLOSURE || v.tag == T_PRIM; }
 /* eq?: identity; integers, booleans, symbols and ids compare by payload. */

@@ -101,12 +101,15 @@ static bool ranges(V *v, uint32_t fn, uint32_t pc, const Proto *p) {
  * value (at any depth), or -1. */
 static int unsafe_constant(Value k) {
   for (;;) {
+    if (v_is_just(k)) {
+      k = v_from_just(k);
+      continue;
+    }
     switch (k.tag) {
       case T_PRIM:
         if (k.as.u >= PRIM__COUNT && k.as.u < PROC_PRIM_COUNT && instr_info[k.as.u - PRIM__COUNT].safety == UNSAFE)
           return (int)(k.as.u - PRIM__COUNT);
         return -1;
-      case T_JUST: k = k.as.just->v; break;
       case T_PAIR: {
         int in = unsafe_constant(k.as.pair->car);
         if (in >= 0) return in;
