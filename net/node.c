@@ -332,8 +332,8 @@ static void served_done(Runtime *rt, Program *p) {
   (void)rt;
   Served *s = p->done_ctx;
   Node *n = s->node;
-  if (p->status == PS_DONE && p->result.tag == T_JUST) {
-    reply(n, s->conn, s->request, true, p->result.as.just->v, NULL);
+  if (p->status == PS_DONE && v_is_just(p->result)) {
+    reply(n, s->conn, s->request, true, v_from_just(p->result), NULL);
     return;
   }
   Buf b = { 0 };
