@@ -15,7 +15,7 @@ static const char *prog = "avm";
 
 enum {
   OPT_NAME = 256, OPT_PORT, OPT_PREFIX, OPT_PEER, OPT_LOAD, OPT_RUN, OPT_EXIT_AFTER_RUN, OPT_CALL_TIMEOUT,
-  OPT_ALLOW_UNSAFE, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE
+  OPT_ALLOW_UNSAFE, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE, OPT_EVENTS
 };
 static const struct option longopts[] = {
   { "name", required_argument, NULL, OPT_NAME },
@@ -30,6 +30,7 @@ static const struct option longopts[] = {
   { "stack", required_argument, NULL, OPT_STACK },
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
+  { "events", required_argument, NULL, OPT_EVENTS },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
@@ -65,7 +66,7 @@ static bool parse_peer(const char *s, NodePeer *out) {
 
 int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   NodeOptions o = { .name = "node", .port = 9001, .prefix = -1, .call_timeout_ms = NODE_DEFAULT_CALL_TIMEOUT_MS,
-                    .trace_format = TF_TEXT };
+                    .trace_format = TF_TEXT, .events_port = -1 };
   const char **load = GC_MALLOC((size_t)argc * sizeof *load);
   const char *run = NULL, *trace_file = NULL;
   bool trace = false;
@@ -120,6 +121,10 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
         trace = true;
         trace_file = optarg;
         break;
+      case OPT_EVENTS:
+        if (!number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --events: expected a port from 0 to 65535, got '%s'", optarg);
+        o.events_port = (int)v;
+        break;
       case 'h': usage(stdout); return EX_AVM_OK;
       case 'V': cli_print_version(prog); return EX_AVM_OK;
       default: return cli_option_error(prog, c, argv, longopts);
@@ -129,6 +134,8 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
     return cli_usage_error(prog, "node: unexpected argument '%s' (program arguments follow --)", argv[optind]);
   if (o.exit_after_run && !run) return cli_usage_error(prog, "node: --exit-after-run needs --run FILE");
+  if (o.events_port >= 0 && trace && o.trace_format != TF_JSON)
+    return cli_usage_error(prog, "node: --events sends the JSON view of the trace: with it, use --trace=json");
 
   VM *vm = cli_new_vm();
   vm->max_depth = stack;

@@ -154,55 +154,46 @@ static void conn_up(Conn *c) {
 
 typedef struct WriteReq {
   uv_write_t req;
-  size_t len;
+  void (*failed)(uv_stream_t *s, int status);
   char data[];
 } WriteReq;
 
 static void write_cb(uv_write_t *req, int status) {
   WriteReq *w = (WriteReq *)req;
-  Conn *c = req->handle->data;
+  void (*failed)(uv_stream_t *, int) = w->failed;
+  uv_stream_t *s = req->handle;
   free(w);
-  if (status < 0 && status != UV_ECANCELED && !c->closing) {
-    char reason[128];
-    snprintf(reason, sizeof reason, "write error: %s", uv_strerror(status));
-    conn_close(c, reason);
-  }
+  if (status < 0 && status != UV_ECANCELED && failed) failed(s, status);
 }
 
-/* Sends the bytes of [p]: what the socket takes now, the rest queued. */
-static bool conn_write(Conn *c, const char *p, size_t n) {
-  uv_stream_t *s = (uv_stream_t *)&c->tcp;
-  int r = uv_try_write(s, &(uv_buf_t){ .base = (char *)p, .len = n }, 1);
-  if (r >= 0) {
-    p += r;
-    n -= (size_t)r;
-  } else if (r != UV_EAGAIN) {
-    char reason[128];
-    snprintf(reason, sizeof reason, "write error: %s", uv_strerror(r));
-    conn_close(c, reason);
-    return false;
-  }
-  if (n == 0) return true;
-  if (uv_stream_get_write_queue_size(s) + n > c->net->queue_limit) {
-    conn_close(c, "the peer does not read what it is sent");
-    return false;
+int net_write(uv_stream_t *s, const char *p, size_t n, size_t queue_limit, void (*failed)(uv_stream_t *, int)) {
+  size_t queued = uv_stream_get_write_queue_size(s);
+  if (queued + n > queue_limit) return NET_WRITE_FULL;
+  if (queued == 0) {
+    int r = uv_try_write(s, &(uv_buf_t){ .base = (char *)p, .len = n }, 1);
+    if (r >= 0) {
+      p += r;
+      n -= (size_t)r;
+    } else if (r != UV_EAGAIN) {
+      return r;
+    }
+    if (n == 0) return 0;
   }
   WriteReq *w = malloc(sizeof *w + n);
-  if (!w) {
-    conn_close(c, "out of memory for a write");
-    return false;
-  }
+  if (!w) return UV_ENOMEM;
   memcpy(w->data, p, n);
-  w->len = n;
-  r = uv_write(&w->req, s, &(uv_buf_t){ .base = w->data, .len = n }, 1, write_cb);
-  if (r < 0) {
-    free(w);
-    char reason[128];
-    snprintf(reason, sizeof reason, "write error: %s", uv_strerror(r));
-    conn_close(c, reason);
-    return false;
-  }
-  return true;
+  w->failed = failed;
+  int r = uv_write(&w->req, s, &(uv_buf_t){ .base = w->data, .len = n }, 1, write_cb);
+  if (r < 0) free(w);
+  return r;
+}
+
+static void conn_write_failed(uv_stream_t *s, int status) {
+  Conn *c = s->data;
+  if (c->closing) return;
+  char reason[128];
+  snprintf(reason, sizeof reason, "write error: %s", uv_strerror(status));
+  conn_close(c, reason);
 }
 
 bool conn_send(Conn *c, const WireMsg *m) {
@@ -214,7 +205,16 @@ bool conn_send(Conn *c, const WireMsg *m) {
     net_log(net, "peer %s: cannot send a %s: %s", c->addr, wire_msg_names[m->kind], err);
     return false;
   }
-  return conn_write(c, net->out.p, net->out.n);
+  int r = net_write((uv_stream_t *)&c->tcp, net->out.p, net->out.n, net->queue_limit, conn_write_failed);
+  if (r == 0) return true;
+  if (r == NET_WRITE_FULL) {
+    conn_close(c, "the peer does not read what it is sent");
+  } else {
+    char reason[128];
+    snprintf(reason, sizeof reason, "write error: %s", uv_strerror(r));
+    conn_close(c, reason);
+  }
+  return false;
 }
 
 /* {===== Listening =====} */

@@ -117,6 +117,13 @@ void conn_close(Conn *c, const char *reason);
 /* The connection with [serial], or NULL if it has closed. */
 Conn *net_conn(Net *net, uint64_t serial);
 
+/* Writes [n] bytes on [s]: what the socket takes at once, the rest
+ * queued (libuv keeps the order).  0, or NET_WRITE_FULL (nothing written)
+ * when more than [queue_limit] bytes would wait, or a libuv error.  A
+ * queued write that fails later calls [failed] (if not NULL). */
+#define NET_WRITE_FULL 1
+int net_write(uv_stream_t *s, const char *p, size_t n, size_t queue_limit, void (*failed)(uv_stream_t *s, int status));
+
 /* "avm node NAME: " then the message, on stderr. */
 void net_log(Net *net, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

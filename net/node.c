@@ -27,6 +27,7 @@
 #include "cli/exitcodes.h"
 #include "compiler/compiler.h"
 #include "net/conn.h"
+#include "net/events.h"
 #include "net/node.h"
 
 /* Scheduler steps per loop turn: enough to amortise the turn, few enough
@@ -43,6 +44,8 @@ typedef struct Node {
   uv_signal_t sigint, sigterm;
   uv_timer_t grace;            /* the wait for peers' greetings */
   Net *net;
+  Events *events;              /* --events, or NULL */
+  FILE *events_out;            /* the trace stream that feeds it */
   Runtime *rt;
   VM *vm;
   const NodeOptions *opt;
@@ -89,7 +92,8 @@ static void node_stop(Node *n);
 static void idle_cb(uv_idle_t *h) {
   Node *n = h->data;
   bool more = rt_run_ready(n->rt, STEPS_PER_TURN);
-  if (n->vm->exit_requested && !n->stopping) {
+  if (n->stopping) return;  /* the --run program ended the node */
+  if (n->vm->exit_requested) {
     /* (exit N) ends the node, as it ends avm run. */
     n->status = n->vm->exit_requested - 1;
     node_stop(n);
@@ -137,7 +141,7 @@ static Conn *conn_to(Node *n, Symbol *machine) {
 /* What [c] said shows it speaks for [machine], whose ids may carry the
  * prefix of [id] (0: none said). */
 static void learn(Node *n, Conn *c, Symbol *machine, uint64_t id) {
-  if (machine == n->name) return;
+  if (!machine || machine == n->name) return;
   if (!c->machine) c->machine = machine;
   if (id && id_prefix(id) != n->prefix && !idmap_get(&n->prefixes, id_prefix(id)))
     idmap_put(&n->prefixes, id_prefix(id), machine);
@@ -542,6 +546,7 @@ static void node_stop(Node *n) {
   idmap_each(&n->pending, close_pending, NULL);
   n->pending = (IdMap){ 0 };
   net_close(n->net);
+  if (n->events) events_close(n->events);
 }
 
 /* The procedure a served call's program runs: one call, whose (just out)
@@ -587,7 +592,21 @@ int node_run(VM *vm, const NodeOptions *o) {
   rt->remote_ctx = n;
   rt->store.watch = store_changed;
   rt->store.watch_ctx = n;
-  if (o->trace) {
+  if (o->events_port >= 0) {
+    /* The JSON view of the trace goes to the subscribers (and to
+     * --trace's destination, which then has that view too). */
+    n->events = events_new(&n->loop, o->name);
+    if (!events_listen(n->events, o->events_port)) {
+      net_close(n->net);
+      events_close(n->events);
+      uv_run(&n->loop, UV_RUN_DEFAULT);
+      return EX_AVM_IOERR;
+    }
+    net_log(n->net, "serving events on port %d", events_port(n->events));
+    n->events_out = events_stream(n->events, o->trace);
+    trace_start(rt, n->events_out, TF_JSON);
+    rt->trace.flush_at = 0;
+  } else if (o->trace) {
     trace_start(rt, o->trace, o->trace_format);
     rt->trace.flush_at = 0;  /* live: each event as it happens */
   }
@@ -628,6 +647,7 @@ int node_run(VM *vm, const NodeOptions *o) {
   uv_walk(&n->loop, close_stray, NULL);
   uv_run(&n->loop, UV_RUN_DEFAULT);
   uv_loop_close(&n->loop);
-  if (o->trace && !trace_stop(rt) && n->status == EX_AVM_OK) n->status = EX_AVM_IOERR;
+  if ((o->trace || n->events) && !trace_stop(rt) && n->status == EX_AVM_OK) n->status = EX_AVM_IOERR;
+  if (n->events_out && fclose(n->events_out) != 0 && n->status == EX_AVM_OK) n->status = EX_AVM_IOERR;
   return n->status;
 }

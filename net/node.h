@@ -30,6 +30,7 @@ typedef struct NodeOptions {
   bool exit_after_run;
   uint64_t call_timeout_ms;    /* a remote call not answered by then gives nothing */
   bool allow_unsafe;
+  int events_port;             /* serve the trace as Server-Sent Events (net/events.h); -1: no */
   FILE *trace;                 /* the trace, printed as it happens; or NULL */
   TraceFormat trace_format;
   Diag *diag;                  /* reports errors of the programs run */
