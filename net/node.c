@@ -3,15 +3,17 @@
  *
  * How the loop and the scheduler interleave: the runtime's programs (the
  * --run program, one per call served for a peer, those they spawn) share
- * one scheduler ring.  Whenever some program is runnable an idle handle is
- * active, and each loop turn runs a batch of scheduler steps (an AVM
- * instruction or a time slice each) after polling the sockets without
- * waiting.  A remote call blocks its program (PS_BLOCKED, like join) and
- * sends a frame; the loop goes on serving: other programs, other requests,
- * calls back into this node.  The call_response, a timeout or the
- * connection going down resumes the program with (just out) or nothing.
- * When no program is runnable the idle handle stops and the loop sleeps
- * in poll until a frame or a timer wakes it.
+ * one scheduler ring.  A check handle runs a batch of scheduler steps (an
+ * AVM instruction or a time slice each) in every loop turn that has work,
+ * right after the poll for I/O: a frame that starts or resumes a program
+ * is acted on in the turn it arrives.  While some program is still
+ * runnable an idle handle is active too, so the next poll does not wait.
+ * A remote call blocks its program (PS_BLOCKED, like join) and sends a
+ * frame; the loop goes on serving: other programs, other requests, calls
+ * back into this node.  The call_response, a timeout or the connection
+ * going down resumes the program with (just out) or nothing.  When no
+ * program is runnable the loop sleeps in poll until a frame or a timer
+ * wakes it.
  *
  * Where an object is: in this store, else the directory (create_notify),
  * else the machine whose prefix its id carries (learned from create_notify
@@ -39,8 +41,9 @@
 
 typedef struct Node {
   uv_loop_t loop;
-  uv_idle_t idle;              /* active while a program is runnable */
-  bool idle_on;
+  uv_check_t check;            /* runs the programs after each poll */
+  uv_idle_t idle;              /* active while a program is runnable: the poll does not wait */
+  bool work;                   /* some program may be runnable */
   uv_signal_t sigint, sigterm;
   uv_timer_t grace;            /* the wait for peers' greetings */
   Net *net;
@@ -89,8 +92,11 @@ static void node_stop(Node *n);
 
 /* {===== Running programs =====} */
 
-static void idle_cb(uv_idle_t *h) {
+static void idle_cb(uv_idle_t *h) { (void)h; }
+
+static void check_cb(uv_check_t *h) {
   Node *n = h->data;
+  if (!n->work) return;
   bool more = rt_run_ready(n->rt, STEPS_PER_TURN);
   if (n->stopping) return;  /* the --run program ended the node */
   if (n->vm->exit_requested) {
@@ -99,17 +105,17 @@ static void idle_cb(uv_idle_t *h) {
     node_stop(n);
     return;
   }
-  if (!more) {
-    uv_idle_stop(&n->idle);
-    n->idle_on = false;
-  }
+  if (more) uv_idle_start(&n->idle, idle_cb);
+  else uv_idle_stop(&n->idle);
+  n->work = more;
 }
 
-/* Some program may have become runnable: let the loop run it. */
+/* Some program may have become runnable: let the loop run it (this turn,
+ * if the loop is in its poll). */
 static void wake(Node *n) {
-  if (n->idle_on || n->stopping) return;
+  if (n->work || n->stopping) return;
+  n->work = true;
   uv_idle_start(&n->idle, idle_cb);
-  n->idle_on = true;
 }
 
 /* {===== Where objects are =====} */
@@ -538,8 +544,8 @@ static void node_stop(Node *n) {
   if (n->stopping) return;
   n->stopping = true;
   fflush(stdout);
-  if (n->idle_on) uv_idle_stop(&n->idle);
   uv_close((uv_handle_t *)&n->idle, NULL);
+  uv_close((uv_handle_t *)&n->check, NULL);
   uv_close((uv_handle_t *)&n->sigint, NULL);
   uv_close((uv_handle_t *)&n->sigterm, NULL);
   uv_close((uv_handle_t *)&n->grace, NULL);
@@ -627,7 +633,10 @@ int node_run(VM *vm, const NodeOptions *o) {
   }
 
   uv_idle_init(&n->loop, &n->idle);
-  n->idle.data = n;
+  uv_check_init(&n->loop, &n->check);
+  n->check.data = n;
+  uv_check_start(&n->check, check_cb);
+  uv_unref((uv_handle_t *)&n->check);  /* it alone does not keep the loop going */
   uv_signal_init(&n->loop, &n->sigint);
   uv_signal_init(&n->loop, &n->sigterm);
   n->sigint.data = n->sigterm.data = n;
