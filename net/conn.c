@@ -253,23 +253,26 @@ static void on_connection(uv_stream_t *server, int status) {
   conn_up(c);
 }
 
-bool net_listen(Net *net, int port) {
+int net_tcp_listen(uv_loop_t *loop, uv_tcp_t *t, void *data, int port, uv_connection_cb cb, int *bound_port) {
   struct sockaddr_in addr;
   uv_ip4_addr("0.0.0.0", port, &addr);
-  uv_tcp_init(net->loop, &net->listener);
-  net->listener.data = net;
-  net->listening = true;
-  int r = uv_tcp_bind(&net->listener, (const struct sockaddr *)&addr, 0);
-  if (r == 0) r = uv_listen((uv_stream_t *)&net->listener, 128, on_connection);
-  if (r < 0) {
-    net_log(net, "cannot listen on port %d: %s", port, uv_strerror(r));
-    return false;
-  }
+  uv_tcp_init(loop, t);
+  t->data = data;
+  int r = uv_tcp_bind(t, (const struct sockaddr *)&addr, 0);
+  if (r == 0) r = uv_listen((uv_stream_t *)t, 128, cb);
+  if (r < 0) return r;
   struct sockaddr_in bound;
   int len = sizeof bound;
-  uv_tcp_getsockname(&net->listener, (struct sockaddr *)&bound, &len);
-  net->port = ntohs(bound.sin_port);
-  return true;
+  uv_tcp_getsockname(t, (struct sockaddr *)&bound, &len);
+  *bound_port = ntohs(bound.sin_port);
+  return 0;
+}
+
+bool net_listen(Net *net, int port) {
+  net->listening = true;
+  int r = net_tcp_listen(net->loop, &net->listener, net, port, on_connection, &net->port);
+  if (r < 0) net_log(net, "cannot listen on port %d: %s", port, uv_strerror(r));
+  return r == 0;
 }
 
 /* {===== Dialling =====} */

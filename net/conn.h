@@ -101,6 +101,10 @@ Net *net_new(uv_loop_t *loop, const char *name, const ConnOps *ops, void *node);
 /* Listens on all interfaces at [port] (0: a port the system picks, in
  * net->port after); false with a message on stderr if it cannot. */
 bool net_listen(Net *net, int port);
+/* Initialises [t] (its data [data]) and listens on all interfaces at
+ * [port], accepting with [cb]; the port bound in *[bound_port].  0, or a
+ * libuv error ([t] must still be closed). */
+int net_tcp_listen(uv_loop_t *loop, uv_tcp_t *t, void *data, int port, uv_connection_cb cb, int *bound_port);
 /* Keeps a connection to peer [name] at [host]:[port]: dials it now, and
  * again (with backoff) while it is down. */
 Dial *net_dial(Net *net, Symbol *name, const char *host, int port);

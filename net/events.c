@@ -208,21 +208,12 @@ FILE *events_stream(Events *ev, FILE *tee) {
 }
 
 bool events_listen(Events *ev, int port) {
-  struct sockaddr_in addr;
-  uv_ip4_addr("0.0.0.0", port, &addr);
-  uv_tcp_init(ev->loop, &ev->listener);
-  ev->listener.data = ev;
   ev->listening = true;
-  int r = uv_tcp_bind(&ev->listener, (const struct sockaddr *)&addr, 0);
-  if (r == 0) r = uv_listen((uv_stream_t *)&ev->listener, 64, on_connection);
+  int r = net_tcp_listen(ev->loop, &ev->listener, ev, port, on_connection, &ev->port);
   if (r < 0) {
     fprintf(stderr, "avm node %s: cannot serve events on port %d: %s\n", ev->name, port, uv_strerror(r));
     return false;
   }
-  struct sockaddr_in bound;
-  int len = sizeof bound;
-  uv_tcp_getsockname(&ev->listener, (struct sockaddr *)&bound, &len);
-  ev->port = ntohs(bound.sin_port);
   uv_timer_init(ev->loop, &ev->keepalive);
   ev->keepalive.data = ev;
   uv_timer_start(&ev->keepalive, keepalive_cb, KEEPALIVE_MS, KEEPALIVE_MS);
