@@ -98,6 +98,7 @@ static void check_cb(uv_check_t *h) {
   Node *n = h->data;
   if (!n->work) return;
   bool more = rt_run_ready(n->rt, STEPS_PER_TURN);
+  fflush(stdout);  /* what the programs display is seen as it comes */
   if (n->stopping) return;  /* the --run program ended the node */
   if (n->vm->exit_requested) {
     /* (exit N) ends the node, as it ends avm run. */
@@ -631,6 +632,7 @@ int node_run(VM *vm, const NodeOptions *o) {
       return EX_AVM_RUNTIME;
     }
   }
+  fflush(stdout);
 
   uv_idle_init(&n->loop, &n->idle);
   uv_check_init(&n->loop, &n->check);
