@@ -389,6 +389,13 @@ static void take_object(Node *n, Conn *c, WireMsg *m) {
     reply(n, c->serial, m->request_id, false, v_nil(), err);
     return;
   }
+  if (store_get(&n->rt->store, m->object_id)) {  /* never overwrite an object of ours */
+    char err[128];
+    snprintf(err, sizeof err, "object obj:%llu already lives on machine %s", (unsigned long long)m->object_id,
+             n->name->name);
+    reply(n, c->serial, m->request_id, false, v_nil(), err);
+    return;
+  }
   Symbol *from = m->sender_machine ? sym_intern(m->sender_machine->data, m->sender_machine->len) : NULL;
   if (from) learn(n, c, from, 0);
   Object *o = GC_MALLOC(sizeof *o);
