@@ -479,6 +479,16 @@ static int args_to_regs(FuncState *fs, Core **args, int n, Loc loc) {
   return base;
 }
 
+/* The arguments of a primitive or AVM instruction, placed from its result
+ * register [r] on when nothing lives above it and it is not a variable:
+ * the instruction reads its arguments before it writes the result, so the
+ * two may share registers, and the frame stays smaller. */
+static int args_from_result(FuncState *fs, int r, Core **args, int n, Loc loc) {
+  if (n == 0) return 0;
+  if (r == fs->freereg - 1 && !is_var_reg(fs, r)) fs->freereg = r;
+  return args_to_regs(fs, args, n, loc);
+}
+
 /* Binary fast opcodes: (+ a b), (< a b), (cons a b), ... */
 static bool compile_binop(FuncState *fs, Core *e, int p, int dst, const Ctx *ctx) {
   Core **a = e->u.call.args;
@@ -576,7 +586,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     check_instr(fs, in, e->loc);
     if (!check_arity(fs, ii->name, ii->min_args, ii->max_args, n, e->loc)) return;
     int r = target(fs, dst, ctx, e->loc);
-    int base = n ? args_to_regs(fs, e->u.call.args, n, e->loc) : 0;
+    int base = args_from_result(fs, r, e->u.call.args, n, e->loc);
     emit(fs, with_x(iABC(OP_AVM, r, base, in), n), e->loc);
     fs->freereg = save + (ctx->tail ? 1 : 0);
     finish(fs, r, ctx, e->loc);
@@ -588,7 +598,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     if (compile_binop(fs, e, p, dst, ctx) || compile_unop(fs, e, p, dst, ctx)) return;
     if (p != PR_apply && n <= 255) {
       int r = target(fs, dst, ctx, e->loc);
-      int base = n ? args_to_regs(fs, e->u.call.args, n, e->loc) : 0;
+      int base = args_from_result(fs, r, e->u.call.args, n, e->loc);
       emit(fs, with_x(iABC(OP_PRIM, r, base, p), n), e->loc);
       fs->freereg = save + (ctx->tail ? 1 : 0);
       finish(fs, r, ctx, e->loc);

@@ -197,15 +197,15 @@ START_TEST(test_loop_swap) {
                     "    (if (= k 0) (list a b) (loop b a (- k 1)))))\n"
                     "(f 3)";
   ck_assert_str_eq(listing(src, 1),
-                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 1 constant\n"
+                   "function 1 <f>: 1 param, 6 registers, 0 upvalues, 1 constant\n"
                    "0 LOADI r1, 1\n"
                    "1 LOADI r2, 2\n"
                    "2 MOVE r3, r0\n"
                    "3 JNUMEQ r3, k0 if false ; 0\n"
                    "4 JMP -> 9\n"
-                   "5 MOVE r5, r1\n"
-                   "6 MOVE r6, r2\n"
-                   "7 PRIM r4, r5, list (2 args)\n"
+                   "5 MOVE r4, r1\n"
+                   "6 MOVE r5, r2\n"
+                   "7 PRIM r4, r4, list (2 args)\n"
                    "8 RET r4\n"
                    "9 MOVE r4, r2\n"
                    "10 MOVE r2, r1\n"
@@ -377,16 +377,16 @@ END_TEST
  * rest load the constant.  (- x -32768) cannot negate into 16 bits. */
 START_TEST(test_addi) {
   ck_assert_str_eq(listing("(define (f x) (list (+ x 1) (- x 1) (+ 1 x) (+ x 40000) (- x -32768) (+ x -32768)))", 1),
-                   "function 1 <f>: 1 param, 8 registers, 0 upvalues, 0 constants\n"
-                   "0 ADDI r2, r0, 1\n"
-                   "1 ADDI r3, r0, -1\n"
-                   "2 ADDI r4, r0, 1\n"
-                   "3 LOADI r6, 40000\n"
-                   "4 ADD r5, r0, r6\n"
-                   "5 LOADI r7, -32768\n"
-                   "6 SUB r6, r0, r7\n"
-                   "7 ADDI r7, r0, -32768\n"
-                   "8 PRIM r1, r2, list (6 args)\n"
+                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 0 constants\n"
+                   "0 ADDI r1, r0, 1\n"
+                   "1 ADDI r2, r0, -1\n"
+                   "2 ADDI r3, r0, 1\n"
+                   "3 LOADI r5, 40000\n"
+                   "4 ADD r4, r0, r5\n"
+                   "5 LOADI r6, -32768\n"
+                   "6 SUB r5, r0, r6\n"
+                   "7 ADDI r6, r0, -32768\n"
+                   "8 PRIM r1, r1, list (6 args)\n"
                    "9 RET r1\n");
 }
 END_TEST
@@ -423,8 +423,8 @@ START_TEST(test_register_reuse_prim) {
                    "1 MOVE r3, r2\n"
                    "2 PRIM r1, r3, display (1 arg)\n"
                    "3 CDR r1, r0\n"
-                   "4 MOVE r3, r1\n"
-                   "5 PRIM r2, r3, display (1 arg)\n"
+                   "4 MOVE r2, r1\n"
+                   "5 PRIM r2, r2, display (1 arg)\n"
                    "6 RET r2\n");
 }
 END_TEST
@@ -438,12 +438,12 @@ START_TEST(test_do_notation) {
                            "      (set-state (cons n s))\n"
                            "      (return n)))",
                            1),
-                   "function 1 <f>: 0 params, 4 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 0 params, 3 registers, 0 upvalues, 0 constants\n"
                    "0 AVM r0, r0, get-state (0 args)\n"
-                   "1 MOVE r2, r0\n"
-                   "2 PRIM r1, r2, length (1 arg)\n"
-                   "3 CONS r3, r1, r0\n"
-                   "4 AVM r2, r3, set-state (1 arg)\n"
+                   "1 MOVE r1, r0\n"
+                   "2 PRIM r1, r1, length (1 arg)\n"
+                   "3 CONS r2, r1, r0\n"
+                   "4 AVM r2, r2, set-state (1 arg)\n"
                    "5 MOVE r2, r1\n"
                    "6 RET r2\n");
 }
@@ -476,8 +476,8 @@ START_TEST(test_match_flat) {
                    "15 JMP -> 18\n"
                    "16 LT r3, r1, r2\n"
                    "17 RET r3\n"
-                   "18 MOVE r2, r0\n"
-                   "19 PRIM r1, r2, %match-fail (1 arg)\n"
+                   "18 MOVE r1, r0\n"
+                   "19 PRIM r1, r1, %match-fail (1 arg)\n"
                    "20 RET r1\n"
                    "k0 = ping\n");
   ck_assert_str_eq(run_with(src, "(list (f '(ping 1 2)) (f '(ping 2 1)))"), "(#t #f)");
@@ -492,7 +492,7 @@ END_TEST
 START_TEST(test_match_nested) {
   const char *src = "(define (f x) (match x (((a b) (c) _) (list a b c))))";
   ck_assert_str_eq(listing(src, 1),
-                   "function 1 <f>: 1 param, 8 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 0 constants\n"
                    "0 JPAIR r0 if false\n"
                    "1 JMP -> 34\n"
                    "2 CAR r4, r0\n"
@@ -522,13 +522,13 @@ START_TEST(test_match_nested) {
                    "26 CDR r4, r4\n"
                    "27 JNULL r4 if false\n"
                    "28 JMP -> 34\n"
-                   "29 MOVE r5, r1\n"
-                   "30 MOVE r6, r2\n"
-                   "31 MOVE r7, r3\n"
-                   "32 PRIM r4, r5, list (3 args)\n"
+                   "29 MOVE r4, r1\n"
+                   "30 MOVE r5, r2\n"
+                   "31 MOVE r6, r3\n"
+                   "32 PRIM r4, r4, list (3 args)\n"
                    "33 RET r4\n"
-                   "34 MOVE r2, r0\n"
-                   "35 PRIM r1, r2, %match-fail (1 arg)\n"
+                   "34 MOVE r1, r0\n"
+                   "35 PRIM r1, r1, %match-fail (1 arg)\n"
                    "36 RET r1\n");
   ck_assert_str_eq(run_with(src, "(f '((1 2) (3) 4))"), "(1 2 3)");
   ck_assert_str_eq(run_with(src, "(f '((1 2) (3 4) 5))"), "match: no clause matches ((1 2) (3 4) 5)");
@@ -552,8 +552,8 @@ START_TEST(test_match_dotted_tail) {
                    "6 MOVE r4, r3\n"
                    "7 PRIM r2, r4, length (1 arg)\n"
                    "8 JMP -> 11\n"
-                   "9 MOVE r3, r0\n"
-                   "10 PRIM r2, r3, %match-fail (1 arg)\n"
+                   "9 MOVE r2, r0\n"
+                   "10 PRIM r2, r2, %match-fail (1 arg)\n"
                    "11 ADDI r1, r2, 1\n"
                    "12 RET r1\n");
   ck_assert_str_eq(run_with(src, "(list (f '(1 2)) (f '(1 2 3 4)))"), "(1 3)");
@@ -601,8 +601,8 @@ START_TEST(test_match_clauses) {
                    "23 CDR r2, r2\n"
                    "24 JNULL r2 if false\n"
                    "25 JMP -> 29\n"
-                   "26 MOVE r3, r1\n"
-                   "27 PRIM r2, r3, - (1 arg)\n"
+                   "26 MOVE r2, r1\n"
+                   "27 PRIM r2, r2, - (1 arg)\n"
                    "28 RET r2\n"
                    "29 PRIM r2, r0, just? (1 arg)\n"
                    "30 JMPF r2, -> 34\n"
@@ -613,8 +613,8 @@ START_TEST(test_match_clauses) {
                    "35 JMPF r1, -> 38\n"
                    "36 LOADI r1, 0\n"
                    "37 RET r1\n"
-                   "38 MOVE r2, r0\n"
-                   "39 PRIM r1, r2, %match-fail (1 arg)\n"
+                   "38 MOVE r1, r0\n"
+                   "39 PRIM r1, r1, %match-fail (1 arg)\n"
                    "40 RET r1\n"
                    "k0 = 0\n"
                    "k1 = neg\n");
@@ -727,13 +727,13 @@ START_TEST(test_apply) {
                    "5 MOVE r4, r5\n"
                    "6 TAILAPPLY r2, 2\n");
   ck_assert_str_eq(listing("(define (h g l) (length (apply g l)))", 1),
-                   "function 1 <h>: 2 params, 6 registers, 0 upvalues, 0 constants\n"
-                   "0 MOVE r4, r0\n"
-                   "1 MOVE r5, r1\n"
-                   "2 MOVE r3, r4\n"
-                   "3 MOVE r4, r5\n"
-                   "4 APPLY r3, 1\n"
-                   "5 PRIM r2, r3, length (1 arg)\n"
+                   "function 1 <h>: 2 params, 5 registers, 0 upvalues, 0 constants\n"
+                   "0 MOVE r3, r0\n"
+                   "1 MOVE r4, r1\n"
+                   "2 MOVE r2, r3\n"
+                   "3 MOVE r3, r4\n"
+                   "4 APPLY r2, 1\n"
+                   "5 PRIM r2, r2, length (1 arg)\n"
                    "6 RET r2\n");
   ck_assert_str_eq(run("(list (apply + 1 2 '(3 4)) (length (apply list '(1 2))))"), "(10 2)");
 }
@@ -743,16 +743,16 @@ END_TEST
  * arguments in consecutive registers; a local of the same name is not. */
 START_TEST(test_avm_instruction) {
   ck_assert_str_eq(listing("(define (f o m) (call o m))", 1),
-                   "function 1 <f>: 2 params, 5 registers, 0 upvalues, 0 constants\n"
-                   "0 MOVE r3, r0\n"
-                   "1 MOVE r4, r1\n"
-                   "2 AVM r2, r3, call (2 args)\n"
+                   "function 1 <f>: 2 params, 4 registers, 0 upvalues, 0 constants\n"
+                   "0 MOVE r2, r0\n"
+                   "1 MOVE r3, r1\n"
+                   "2 AVM r2, r2, call (2 args)\n"
                    "3 RET r2\n");
   ck_assert_str_eq(listing("(define (f x) (do (s <- (get-state)) (set-state (cons x s))))", 1),
-                   "function 1 <f>: 1 param, 4 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 AVM r1, r0, get-state (0 args)\n"
-                   "1 CONS r3, r0, r1\n"
-                   "2 AVM r2, r3, set-state (1 arg)\n"
+                   "1 CONS r2, r0, r1\n"
+                   "2 AVM r2, r2, set-state (1 arg)\n"
                    "3 RET r2\n");
   ck_assert_str_eq(listing("(define (f get-state) (get-state))", 1),
                    "function 1 <f>: 1 param, 2 registers, 0 upvalues, 0 constants\n"
@@ -1034,9 +1034,9 @@ START_TEST(test_unsafe) {
   ck_assert_msg(vm_verify(c.m, err, sizeof err), "%s", err);
   ck_assert_str_eq(listing_of(c.m, -1),
                    "module t.avm (unsafe): 1 function, 0 globals, 0 declarations\n"
-                   "function 0 <top level>: 0 params, 2 registers, 0 upvalues, 0 constants\n"
-                   "0 LOADI r1, 1\n"
-                   "1 AVM r0, r1, reflect (1 arg)\n"
+                   "function 0 <top level>: 0 params, 1 register, 0 upvalues, 0 constants\n"
+                   "0 LOADI r0, 1\n"
+                   "1 AVM r0, r0, reflect (1 arg)\n"
                    "2 RET r0\n");
   /* Safe code stays unmarked, with or without the flag. */
   c = compile_in(vm, "(get-self)", true);
@@ -1246,9 +1246,9 @@ START_TEST(test_declarations) {
                    "0 GETGLOBAL r1, g0 ; helper\n"
                    "1 MOVE r2, r0\n"
                    "2 TAILCALL r1, 1\n"
-                   "function 3 <p>: 2 params, 4 registers, 0 upvalues, 0 constants\n"
-                   "0 SUB r3, r0, r1\n"
-                   "1 PRIM r2, r3, abs (1 arg)\n"
+                   "function 3 <p>: 2 params, 3 registers, 0 upvalues, 0 constants\n"
+                   "0 SUB r2, r0, r1\n"
+                   "1 PRIM r2, r2, abs (1 arg)\n"
                    "2 RET r2\n");
   /* A module of only declarations has a top level giving unspecified. */
   Module *d = ok("(behavior b (m) m)");
