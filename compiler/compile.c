@@ -7,7 +7,8 @@
  * Closures are flat: a CLOSURE copies the captured values (the language has
  * no mutation), and letrec patches the closures it creates (SETUPV).
  * Calls in tail position become TAILCALL; a named let whose name is only
- * called in tail position compiles to a loop with no call at all. */
+ * called in tail position compiles to a loop with no call at all; a match
+ * clause takes its value apart in place, one cdr per list cell. */
 #include <gc.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -194,7 +195,7 @@ static int alloc_reg(FuncState *fs, Loc loc) {
 }
 
 static uint32_t add_const(FuncState *fs, Value v) {
-  if (v.tag == T_INT || v.tag == T_SYM || v.tag == T_PRIM || v.tag == T_STR)
+  if (v.tag == T_INT || v.tag == T_BOOL || v.tag == T_SYM || v.tag == T_PRIM || v.tag == T_STR)
     for (uint32_t j = 0; j < fs->nk; j++)
       if (fs->k[j].tag == v.tag && (v.tag == T_STR ? v_equal(fs->k[j], v) : fs->k[j].as.u == v.as.u)) return j;
   GROW(fs->k, fs->nk, fs->capk, 8);
@@ -478,6 +479,16 @@ static int args_to_regs(FuncState *fs, Core **args, int n, Loc loc) {
   return base;
 }
 
+/* The arguments of a primitive or AVM instruction, placed from its result
+ * register [r] on when nothing lives above it and it is not a variable:
+ * the instruction reads its arguments before it writes the result, so the
+ * two may share registers, and the frame stays smaller. */
+static int args_from_result(FuncState *fs, int r, Core **args, int n, Loc loc) {
+  if (n == 0) return 0;
+  if (r == fs->freereg - 1 && !is_var_reg(fs, r)) fs->freereg = r;
+  return args_to_regs(fs, args, n, loc);
+}
+
 /* Binary fast opcodes: (+ a b), (< a b), (cons a b), ... */
 static bool compile_binop(FuncState *fs, Core *e, int p, int dst, const Ctx *ctx) {
   Core **a = e->u.call.args;
@@ -575,7 +586,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     check_instr(fs, in, e->loc);
     if (!check_arity(fs, ii->name, ii->min_args, ii->max_args, n, e->loc)) return;
     int r = target(fs, dst, ctx, e->loc);
-    int base = n ? args_to_regs(fs, e->u.call.args, n, e->loc) : 0;
+    int base = args_from_result(fs, r, e->u.call.args, n, e->loc);
     emit(fs, with_x(iABC(OP_AVM, r, base, in), n), e->loc);
     fs->freereg = save + (ctx->tail ? 1 : 0);
     finish(fs, r, ctx, e->loc);
@@ -587,7 +598,7 @@ static void compile_call(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     if (compile_binop(fs, e, p, dst, ctx) || compile_unop(fs, e, p, dst, ctx)) return;
     if (p != PR_apply && n <= 255) {
       int r = target(fs, dst, ctx, e->loc);
-      int base = n ? args_to_regs(fs, e->u.call.args, n, e->loc) : 0;
+      int base = args_from_result(fs, r, e->u.call.args, n, e->loc);
       emit(fs, with_x(iABC(OP_PRIM, r, base, p), n), e->loc);
       fs->freereg = save + (ctx->tail ? 1 : 0);
       finish(fs, r, ctx, e->loc);
@@ -733,9 +744,194 @@ static void compile_if(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   if (!ctx->tail) patch_here(fs, to_end);
 }
 
-/* {===== Binding forms =====} */
+/* {===== match clauses =====} */
+
+/* A clause tests its pattern on the subject's register in place: each
+ * pair is tested and taken apart once, a list is walked with one cursor
+ * register that each cdr overwrites, and a variable's value is loaded
+ * straight into the variable's register.  The variables' registers come
+ * first, so the temporaries above them are free again for the body.  A
+ * variable the body never mentions is not loaded at all, as if it were _.
+ * A failing test jumps to the else branch (the next clause), where
+ * nothing the clause bound is in scope. */
+
+typedef struct Matcher {
+  Jumps *fail;        /* the jumps to the else branch */
+  Symbol **vars;      /* the variables loaded; vars[j] lives in first + j */
+  int nvars, first;
+} Matcher;
+
+/* What of a value a sub-pattern matches. */
+typedef enum Field { FIELD_CAR, FIELD_CDR, FIELD_JUST } Field;
 
 static bool occurs(const Core *e, const Symbol *s);
+
+/* Lists, after the [n] of [out] (NULL: counts them only), the variables
+ * of [p] that [body] mentions; returns the new count. */
+static int used_vars(const Pattern *p, const Core *body, Symbol **out, int n) {
+  switch (p->kind) {
+    case PAT_VAR:
+      if (!occurs(body, p->u.var)) return n;
+      if (out) out[n] = p->u.var;
+      return n + 1;
+    case PAT_JUST: return used_vars(p->u.sub, body, out, n);
+    case PAT_LIST:
+      for (int j = 0; j < p->u.list.n; j++) n = used_vars(p->u.list.items[j], body, out, n);
+      return p->u.list.tail ? used_vars(p->u.list.tail, body, out, n) : n;
+    case PAT_ANY: case PAT_EQV: case PAT_EQUAL: case PAT_NOTHING: return n;
+  }
+  return n;
+}
+
+static bool pattern_binds(const Pattern *p, const Symbol *s) {
+  switch (p->kind) {
+    case PAT_VAR: return p->u.var == s;
+    case PAT_JUST: return pattern_binds(p->u.sub, s);
+    case PAT_LIST:
+      for (int j = 0; j < p->u.list.n; j++)
+        if (pattern_binds(p->u.list.items[j], s)) return true;
+      return p->u.list.tail && pattern_binds(p->u.list.tail, s);
+    case PAT_ANY: case PAT_EQV: case PAT_EQUAL: case PAT_NOTHING: return false;
+  }
+  return false;
+}
+
+/* The register of variable [s], or -1 if it is not loaded. */
+static int var_reg(const Matcher *m, const Symbol *s) {
+  for (int j = 0; j < m->nvars; j++)
+    if (m->vars[j] == s) return m->first + j;
+  return -1;
+}
+
+/* Whether [p] matches anything without loading it. */
+static bool ignores(const Matcher *m, const Pattern *p) {
+  return p->kind == PAT_ANY || (p->kind == PAT_VAR && var_reg(m, p->u.var) < 0);
+}
+
+/* [op] (JPAIR, JNULL or JEQ with RK[b] as [x] says), then a jump to the
+ * else branch taken when the test fails. */
+static void fail_unless(FuncState *fs, Matcher *m, int op, int r, int b, int x, Loc loc) {
+  emit(fs, with_x(iABC(op, r, b, 0), x), loc);
+  jumps_add(m->fail, emit_jump(fs, loc));
+}
+
+/* Jumps to the else branch unless ([prim] R[r]) is true, computed into
+ * [scratch], or a temporary when scratch is -1. */
+static void fail_unless_prim(FuncState *fs, Matcher *m, int prim, int r, int scratch, Loc loc) {
+  int save = fs->freereg, t = scratch >= 0 ? scratch : alloc_reg(fs, loc);
+  emit(fs, with_x(iABC(OP_PRIM, t, r, prim), 1), loc);
+  jumps_add(m->fail, emit(fs, iABx(OP_JMPF, t, 0), loc));
+  fs->freereg = save;
+}
+
+/* Jumps to the else branch unless R[r] is the datum of [p]: () by JNULL,
+ * other atoms by JEQ against a constant, the rest by equal?. */
+static void match_datum(FuncState *fs, Matcher *m, const Pattern *p, int r) {
+  int save = fs->freereg;
+  Value v = datum_value(p->u.datum);
+  if (p->kind == PAT_EQV && v.tag == T_NIL) {
+    fail_unless(fs, m, OP_JNULL, r, 0, 0, p->loc);
+  } else if (p->kind == PAT_EQV) {
+    uint32_t k = add_const(fs, v);
+    if (k <= 0xFFFF) {
+      fail_unless(fs, m, OP_JEQ, r, (int)k, 2, p->loc);
+    } else {
+      int t = alloc_reg(fs, p->loc);
+      load_value(fs, v, t, p->loc);
+      fail_unless(fs, m, OP_JEQ, r, t, 0, p->loc);
+    }
+  } else {
+    /* (equal? R[r] datum): both arguments in a window of their own. */
+    int t = alloc_reg(fs, p->loc);
+    alloc_reg(fs, p->loc);
+    emit(fs, iABC(OP_MOVE, t, r, 0), p->loc);
+    load_value(fs, v, t + 1, p->loc);
+    emit(fs, with_x(iABC(OP_PRIM, t, t, PR_equalp), 2), p->loc);
+    jumps_add(m->fail, emit(fs, iABx(OP_JMPF, t, 0), p->loc));
+  }
+  fs->freereg = save;
+}
+
+static void load_field(FuncState *fs, Field f, int dst, int src, Loc loc) {
+  if (f == FIELD_JUST) emit(fs, with_x(iABC(OP_PRIM, dst, src, PR_from_just), 1), loc);
+  else emit(fs, iABC(f == FIELD_CAR ? OP_CAR : OP_CDR, dst, src, 0), loc);
+}
+
+static void match_value(FuncState *fs, Matcher *m, const Pattern *p, int r, bool owned);
+
+/* Matches [p] against the [f] of R[src], loaded only if [p] looks at it:
+ * straight into a variable's register, else into [reuse] when the caller
+ * is done with that register (-1: it is not), else into a temporary. */
+static void match_field(FuncState *fs, Matcher *m, const Pattern *p, Field f, int src, int reuse, Loc loc) {
+  if (ignores(m, p)) return;
+  int save = fs->freereg;
+  int dst = p->kind == PAT_VAR ? var_reg(m, p->u.var) : reuse >= 0 ? reuse : alloc_reg(fs, p->loc);
+  load_field(fs, f, dst, src, loc);
+  if (p->kind != PAT_VAR) match_value(fs, m, p, dst, true);
+  fs->freereg = save;
+}
+
+/* (P1 ... Pn . TAIL): a pair test and the car per item, then the cdr into
+ * the cursor, which is a temporary of its own from the first cdr on. */
+static void match_list(FuncState *fs, Matcher *m, const Pattern *p, int r, bool owned) {
+  int save = fs->freereg, n = p->u.list.n;
+  const Pattern *tail = p->u.list.tail;
+  for (int j = 0; j < n; j++) {
+    fail_unless(fs, m, OP_JPAIR, r, 0, 0, p->loc);
+    match_field(fs, m, p->u.list.items[j], FIELD_CAR, r, -1, p->loc);
+    if (j == n - 1 && tail) break;
+    int next = owned ? r : alloc_reg(fs, p->loc);
+    load_field(fs, FIELD_CDR, next, r, p->loc);
+    r = next;
+    owned = true;
+  }
+  if (!tail) fail_unless(fs, m, OP_JNULL, r, 0, 0, p->loc);
+  else if (n == 0) match_value(fs, m, tail, r, owned);
+  else match_field(fs, m, tail, FIELD_CDR, r, owned ? r : -1, p->loc);
+  fs->freereg = save;
+}
+
+/* Matches [p] against R[r]; [owned]: r is a temporary of this match that
+ * may be overwritten (the subject's register never is). */
+static void match_value(FuncState *fs, Matcher *m, const Pattern *p, int r, bool owned) {
+  switch (p->kind) {
+    case PAT_ANY: return;
+    case PAT_VAR:
+      if (!ignores(m, p) && var_reg(m, p->u.var) != r) emit(fs, iABC(OP_MOVE, var_reg(m, p->u.var), r, 0), p->loc);
+      return;
+    case PAT_EQV:
+    case PAT_EQUAL: match_datum(fs, m, p, r); return;
+    case PAT_NOTHING: fail_unless_prim(fs, m, PR_nothingp, r, owned ? r : -1, p->loc); return;
+    case PAT_JUST:
+      fail_unless_prim(fs, m, PR_justp, r, -1, p->loc);
+      match_field(fs, m, p->u.sub, FIELD_JUST, r, owned ? r : -1, p->loc);
+      return;
+    case PAT_LIST: match_list(fs, m, p, r, owned); return;
+  }
+}
+
+static void compile_match(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
+  int save = fs->freereg, nvars = fs->nvars;
+  Pattern *p = e->u.match.pattern;
+  Jumps fail = { .n = 0 };
+  int subject = expr_any(fs, e->u.match.subject);
+  Matcher m = { &fail, NULL, used_vars(p, e->u.match.then, NULL, 0), fs->freereg };
+  m.vars = GC_MALLOC((size_t)(m.nvars ? m.nvars : 1) * sizeof(Symbol *));
+  used_vars(p, e->u.match.then, m.vars, 0);
+  for (int j = 0; j < m.nvars; j++) alloc_reg(fs, p->loc);
+  match_value(fs, &m, p, subject, false);
+  for (int j = 0; j < m.nvars; j++) push_var(fs, m.vars[j], m.first + j, NULL);
+  compile(fs, e->u.match.then, dst, ctx);
+  uint32_t to_end = 0;
+  if (!ctx->tail) to_end = emit_jump(fs, e->loc);
+  fs->nvars = nvars;
+  fs->freereg = save;
+  jumps_patch_here(fs, &fail);
+  compile(fs, e->u.match.els, dst, ctx);
+  if (!ctx->tail) patch_here(fs, to_end);
+}
+
+/* {===== Binding forms =====} */
 
 static bool occurs_any(Core **v, int n, const Symbol *s) {
   for (int j = 0; j < n; j++)
@@ -756,6 +952,9 @@ static bool occurs_free(const Core *e, const Symbol *s) {
     case CK_REF: return e->u.ref.name == s && !e->u.ref.builtin;
     case CK_IF:
       return occurs_free(e->u.ifx.test, s) || occurs_free(e->u.ifx.then, s) || occurs_free(e->u.ifx.els, s);
+    case CK_MATCH:
+      return occurs_free(e->u.match.subject, s) || occurs_free(e->u.match.els, s) ||
+             (!pattern_binds(e->u.match.pattern, s) && occurs_free(e->u.match.then, s));
     case CK_LAMBDA:
       return !binds(e->u.lambda.params, e->u.lambda.nparams + (e->u.lambda.rest ? 1 : 0), s) &&
              occurs_free(e->u.lambda.body, s);
@@ -791,6 +990,8 @@ static bool occurs(const Core *e, const Symbol *s) {
     case CK_CONST: return false;
     case CK_REF: return e->u.ref.name == s && !e->u.ref.builtin;
     case CK_IF: return occurs(e->u.ifx.test, s) || occurs(e->u.ifx.then, s) || occurs(e->u.ifx.els, s);
+    case CK_MATCH:
+      return occurs(e->u.match.subject, s) || occurs(e->u.match.then, s) || occurs(e->u.match.els, s);
     case CK_LAMBDA: return occurs(e->u.lambda.body, s);
     case CK_CALL: return occurs(e->u.call.fn, s) || occurs_any(e->u.call.args, e->u.call.nargs, s);
     case CK_SEQ: return occurs_any(e->u.seq.items, e->u.seq.n, s);
@@ -816,6 +1017,9 @@ static bool loop_ok(const Core *e, const Symbol *name, int n, bool tail) {
     case CK_IF:
       return !occurs(e->u.ifx.test, name) && loop_ok(e->u.ifx.then, name, n, tail) &&
              loop_ok(e->u.ifx.els, name, n, tail);
+    case CK_MATCH:
+      return !occurs(e->u.match.subject, name) && loop_ok(e->u.match.els, name, n, tail) &&
+             (pattern_binds(e->u.match.pattern, name) || loop_ok(e->u.match.then, name, n, tail));
     case CK_SEQ:
       return !occurs_any(e->u.seq.items, e->u.seq.n - 1, name) &&
              loop_ok(e->u.seq.items[e->u.seq.n - 1], name, n, tail);
@@ -1068,6 +1272,7 @@ static void compile(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
     }
     case CK_REF: compile_ref(fs, e, dst, ctx); return;
     case CK_IF: compile_if(fs, e, dst, ctx); return;
+    case CK_MATCH: compile_match(fs, e, dst, ctx); return;
     case CK_CALL: compile_call(fs, e, dst, ctx); return;
     case CK_SEQ: compile_seq(fs, e, dst, ctx); return;
     case CK_LET: compile_let(fs, e, dst, ctx); return;

@@ -1,6 +1,8 @@
 /* lang/core.h — the small core language that desugaring produces and the
  * compiler consumes.  Derived forms (let*, cond, case, when, unless, and,
- * or, quasiquote, match, do) no longer exist here. */
+ * or, quasiquote, do) no longer exist here; a match is a chain of
+ * CK_MATCH clauses, kept as patterns so that the compiler can take the
+ * value apart once per clause instead of once per test. */
 #ifndef AVM_CORE_H
 #define AVM_CORE_H
 #include "lang/syntax.h"
@@ -9,6 +11,7 @@ typedef enum CoreKind {
   CK_CONST,     /* a literal or quoted datum; datum NULL = unspecified */
   CK_REF,       /* variable reference */
   CK_IF,
+  CK_MATCH,     /* one match clause: see Pattern */
   CK_LAMBDA,
   CK_CALL,
   CK_SEQ,
@@ -24,6 +27,31 @@ typedef enum KeywordKind { KW_FORM, KW_DECL, KW_AUX } KeywordKind;
 
 typedef enum DeclForm { DF_BEHAVIOR, DF_PURE } DeclForm;
 
+/* A match clause's pattern, already checked by the desugarer (no keyword,
+ * no variable twice).  The compiler walks it over the value in place, so
+ * each pair of the value is taken apart once. */
+typedef enum PatternKind {
+  PAT_ANY,      /* _ */
+  PAT_VAR,      /* var: matches anything and binds it */
+  PAT_EQV,      /* datum, compared with eqv?: an integer, boolean, symbol or () */
+  PAT_EQUAL,    /* datum, compared with equal?: a string or other quoted data */
+  PAT_NOTHING,  /* the nothing maybe */
+  PAT_JUST,     /* (just sub) */
+  PAT_LIST      /* items[0..n-1], then tail (NULL: the list ends there) */
+} PatternKind;
+
+typedef struct Pattern Pattern;
+struct Pattern {
+  PatternKind kind;
+  Loc loc;
+  union {
+    Symbol *var;
+    Syntax *datum;
+    Pattern *sub;
+    struct { Pattern **items; int n; Pattern *tail; } list;
+  } u;
+};
+
 typedef struct Core Core;
 struct Core {
   CoreKind kind;
@@ -34,6 +62,10 @@ struct Core {
      * desugared code such as match and quasiquote). */
     struct { Symbol *name; bool builtin; } ref;
     struct { Core *test, *then, *els; } ifx;
+    /* If the value of subject (a local variable, so that reading it costs
+     * nothing) matches pattern, then with the pattern's variables bound,
+     * else els, where none of them is bound. */
+    struct { Core *subject; Pattern *pattern; Core *then, *els; } match;
     /* params[0..nparams-1], then the rest parameter params[nparams] if rest. */
     struct { Symbol **params; int nparams; bool rest; Core *body; Symbol *name; } lambda;
     struct { Core *fn; Core **args; int nargs; } call;

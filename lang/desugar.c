@@ -1,8 +1,9 @@
 /* lang/desugar.c — from S-expressions to the core language: special forms
  * are recognised and checked here, derived forms (let*, named let, cond,
- * case, when, unless, and, or, quasiquote, match, do) are rewritten into
- * the core of lang/core.h, and bodies with internal definitions become
- * letrec*.  Every error names the offending form's location. */
+ * case, when, unless, and, or, quasiquote, do) are rewritten into the core
+ * of lang/core.h, match into a chain of checked patterns, and bodies with
+ * internal definitions become letrec*.  Every error names the offending
+ * form's location. */
 #include <gc.h>
 #include <string.h>
 #include "lang/core.h"
@@ -81,11 +82,6 @@ static Core *mk_call(Loc loc, Core *fn, Core **args, int n) {
 
 static Core **vec(int n) { return GC_MALLOC((size_t)(n ? n : 1) * sizeof(Core *)); }
 
-static Core *mk_prim1(Loc loc, const char *name, Core *a) {
-  Core **args = vec(1);
-  args[0] = a;
-  return mk_call(loc, mk_builtin(loc, name), args, 1);
-}
 static Core *mk_prim2(Loc loc, const char *name, Core *a, Core *b) {
   Core **args = vec(2);
   args[0] = a;
@@ -422,95 +418,100 @@ static Core *qq(DS *ds, Syntax *s, int depth) {
 
 /* {===== match =====} */
 
-typedef struct MatchOut {
-  Core **tests;   /* conjunction, in order */
-  int ntests, captests;
-  Symbol **vars;
-  Core **vals;
-  int nvars, capvars;
-} MatchOut;
+/* The variables a clause's pattern has bound so far: each may appear once. */
+typedef struct PatVars {
+  Symbol **names;
+  int n, cap;
+} PatVars;
 
-static void add_test(MatchOut *m, Core *t) {
-  if (m->ntests == m->captests) {
-    m->captests = m->captests ? m->captests * 2 : 8;
-    Core **nt = GC_MALLOC((size_t)m->captests * sizeof(Core *));
-    if (m->ntests) memcpy(nt, m->tests, (size_t)m->ntests * sizeof(Core *));
-    m->tests = nt;
-  }
-  m->tests[m->ntests++] = t;
-}
-
-static bool add_var(DS *ds, MatchOut *m, Syntax *p, Core *val) {
-  for (int j = 0; j < m->nvars; j++)
-    if (m->vars[j] == p->u.sym) {
+static bool add_pattern_var(DS *ds, PatVars *vars, Syntax *p) {
+  for (int j = 0; j < vars->n; j++)
+    if (vars->names[j] == p->u.sym) {
       diag_error(ds->d, p->loc, "pattern variable '%s' appears twice", p->u.sym->name);
       return false;
     }
-  if (m->nvars == m->capvars) {
-    m->capvars = m->capvars ? m->capvars * 2 : 8;
-    Symbol **nv = GC_MALLOC((size_t)m->capvars * sizeof(Symbol *));
-    Core **nc = GC_MALLOC((size_t)m->capvars * sizeof(Core *));
-    if (m->nvars) {
-      memcpy(nv, m->vars, (size_t)m->nvars * sizeof(Symbol *));
-      memcpy(nc, m->vals, (size_t)m->nvars * sizeof(Core *));
-    }
-    m->vars = nv;
-    m->vals = nc;
+  if (vars->n == vars->cap) {
+    vars->cap = vars->cap ? vars->cap * 2 : 8;
+    Symbol **nv = GC_MALLOC((size_t)vars->cap * sizeof(Symbol *));
+    if (vars->n) memcpy(nv, vars->names, (size_t)vars->n * sizeof(Symbol *));
+    vars->names = nv;
   }
-  m->vars[m->nvars] = p->u.sym;
-  m->vals[m->nvars++] = val;
+  vars->names[vars->n++] = p->u.sym;
   return true;
 }
 
-/* Compiles pattern [p] against the value of [v] (a pure accessor chain
- * over the match temporary) into tests and bindings. */
-static bool pattern(DS *ds, Syntax *p, Core *v, MatchOut *m) {
+static Pattern *mk_pattern(PatternKind k, Loc loc) {
+  Pattern *p = GC_MALLOC(sizeof *p);
+  p->kind = k;
+  p->loc = loc;
+  return p;
+}
+
+static Pattern *mk_datum_pattern(PatternKind k, Loc loc, Syntax *datum) {
+  Pattern *p = mk_pattern(k, loc);
+  p->u.datum = datum;
+  return p;
+}
+
+/* Symbols, integers, booleans and () compare with eqv? (one fused
+ * compare-and-jump); strings and other data with equal?. */
+static PatternKind datum_pattern_kind(const Syntax *d) {
+  bool atomic = d->kind == SX_SYM || d->kind == SX_INT || d->kind == SX_BOOL ||
+                (d->kind == SX_LIST && d->u.list.n == 0 && !d->u.list.tail);
+  return atomic ? PAT_EQV : PAT_EQUAL;
+}
+
+/* Checks pattern [p] and gives its core form, or NULL after reporting an
+ * error.  [vars] holds the variables of the clause seen so far. */
+static Pattern *pattern(DS *ds, Syntax *p, PatVars *vars) {
   Loc loc = p->loc;
   switch (p->kind) {
     case SX_INT:
     case SX_BOOL:
-      add_test(m, mk_prim2(loc, "eqv?", v, mk_const(loc, p)));
-      return true;
     case SX_STR:
-      add_test(m, mk_prim2(loc, "equal?", v, mk_const(loc, p)));
-      return true;
+      return mk_datum_pattern(datum_pattern_kind(p), loc, p);
     case SX_SYM:
-      if (p->u.sym == K.kw_underscore) return true;
-      if (p->u.sym == K.kw_nothing) {
-        add_test(m, mk_prim1(loc, "nothing?", v));
-        return true;
-      }
+      if (p->u.sym == K.kw_underscore) return mk_pattern(PAT_ANY, loc);
+      if (p->u.sym == K.kw_nothing) return mk_pattern(PAT_NOTHING, loc);
       if (is_keyword(p->u.sym)) {
         diag_error(ds->d, loc, "malformed pattern: '%s' is a keyword", p->u.sym->name);
-        return false;
+        return NULL;
       }
-      return add_var(ds, m, p, v);
+      if (!add_pattern_var(ds, vars, p)) return NULL;
+      Pattern *var = mk_pattern(PAT_VAR, loc);
+      var->u.var = p->u.sym;
+      return var;
     case SX_LIST:
       break;
   }
-  if (is_tagged(p, K.kw_quote)) {
-    /* Symbols, integers, booleans and () compare with eqv? (one fused
-     * compare-and-jump); other data with equal?. */
-    Syntax *d = items(p)[1];
-    bool atomic = d->kind == SX_SYM || d->kind == SX_INT || d->kind == SX_BOOL || (d->kind == SX_LIST && d->u.list.n == 0 && !d->u.list.tail);
-    add_test(m, mk_prim2(loc, atomic ? "eqv?" : "equal?", v, mk_const(loc, d)));
-    return true;
-  }
+  if (is_tagged(p, K.kw_quote)) return mk_datum_pattern(datum_pattern_kind(items(p)[1]), loc, items(p)[1]);
   if (is_tagged(p, K.kw_just)) {
-    add_test(m, mk_prim1(loc, "just?", v));
-    return pattern(ds, items(p)[1], mk_prim1(loc, "from-just", v), m);
+    Pattern *just = mk_pattern(PAT_JUST, loc);
+    just->u.sub = pattern(ds, items(p)[1], vars);
+    return just->u.sub ? just : NULL;
   }
-  Core *cur = v;
-  for (int j = 0; j < nitems(p); j++) {
-    add_test(m, mk_prim1(loc, "pair?", cur));
-    if (!pattern(ds, items(p)[j], mk_prim1(loc, "car", cur), m)) return false;
-    cur = mk_prim1(loc, "cdr", cur);
-  }
-  if (p->u.list.tail) return pattern(ds, p->u.list.tail, cur, m);
-  add_test(m, mk_prim1(loc, "null?", cur));
-  return true;
+  Pattern *list = mk_pattern(PAT_LIST, loc);
+  list->u.list.n = nitems(p);
+  list->u.list.items = GC_MALLOC((size_t)(nitems(p) ? nitems(p) : 1) * sizeof(Pattern *));
+  for (int j = 0; j < nitems(p); j++)
+    if (!(list->u.list.items[j] = pattern(ds, items(p)[j], vars))) return NULL;
+  if (p->u.list.tail && !(list->u.list.tail = pattern(ds, p->u.list.tail, vars))) return NULL;
+  return list;
 }
 
+static Core *mk_match(Loc loc, Core *subject, Pattern *p, Core *then, Core *els) {
+  Core *c = mk(CK_MATCH, loc);
+  c->u.match.subject = subject;
+  c->u.match.pattern = p;
+  c->u.match.then = then;
+  c->u.match.els = els;
+  return c;
+}
+
+/* (match e clause ...) is (let ((m e)) clause-chain), each clause a
+ * CK_MATCH on m whose else is the next clause, the last one's else
+ * (%match-fail m).  A clause whose pattern cannot fail (_ or a variable)
+ * ends the chain: the clauses after it are checked but never run. */
 static Core *match_form(DS *ds, Syntax *s) {
   if (nitems(s) < 2) return bad(ds, s, "malformed match: expected (match expression (pattern body ...) ...)");
   Symbol *t = gensym(ds, "m");
@@ -521,26 +522,13 @@ static Core *match_form(DS *ds, Syntax *s) {
   for (int j = nitems(s) - 1; j >= 2; j--) {
     Syntax *c = items(s)[j];
     if (!sx_is_list(c) || nitems(c) < 2) return bad(ds, c, "malformed match clause: expected (pattern body ...)");
-    MatchOut m = { 0 };
-    if (!pattern(ds, items(c)[0], mk_ref(c->loc, t), &m)) return mk_unspec(loc);
+    PatVars vars = { 0 };
+    Pattern *p = pattern(ds, items(c)[0], &vars);
+    if (!p) return mk_unspec(loc);
     Core *b = body(ds, items(c) + 1, nitems(c) - 1, c->loc);
-    if (m.nvars) {
-      Core *let = mk(CK_LET, c->loc);
-      let->u.let.names = m.vars;
-      let->u.let.inits = m.vals;
-      let->u.let.locs = GC_MALLOC((size_t)m.nvars * sizeof(Loc));
-      for (int k = 0; k < m.nvars; k++) let->u.let.locs[k] = c->loc;
-      let->u.let.n = m.nvars;
-      let->u.let.body = b;
-      b = let;
-    }
-    if (m.ntests == 0) {
-      result = b;
-      continue;
-    }
-    Core *test = m.tests[m.ntests - 1];
-    for (int k = m.ntests - 2; k >= 0; k--) test = mk_if(c->loc, m.tests[k], test, mk_bool(c->loc, false));
-    result = mk_if(c->loc, test, b, result);
+    if (p->kind == PAT_ANY) result = b;
+    else if (p->kind == PAT_VAR) result = mk_let1(c->loc, p->u.var, mk_ref(c->loc, t), b);
+    else result = mk_match(c->loc, mk_ref(c->loc, t), p, b, result);
   }
   return mk_let1(loc, t, expr(ds, items(s)[1]), result);
 }

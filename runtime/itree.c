@@ -217,7 +217,6 @@ static void pop_activation(Program *p, Value response) {
   f->vis_dest = a->caller_dest;
   f->vis_returns = a->caller_returns;
   f->status = VM_VIS;
-  f->error = (VMError){ .irritants = v_nil() };
   act_pop(p);
   if (!rt_in_call(p)) journal_reset(p);  /* back at the top: nothing to undo any more */
   respond(p, response);
@@ -239,6 +238,7 @@ static void reject_call(Runtime *rt, Program *p) {
          v_nil(), false);
   journal_rollback(rt, p, a->journal_mark);
   rt_log(rt, p, EV_OBJECT_CALLED, act_self_id(a), a->input, v_nil(), false);
+  p->fiber->error = (VMError){ .irritants = v_nil() };  /* the caller goes on */
   pop_activation(p, v_nothing());
 }
 

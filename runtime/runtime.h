@@ -270,7 +270,14 @@ PureFn *rt_pure_slot(Runtime *rt, Symbol *name);
 Program *rt_program(Runtime *rt, uint64_t id);
 
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b);
+/* Prints event [k] at clock [ts] in the trace's view. */
+void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b);
+/* An event happens: it takes the next clock tick, and is printed when the
+ * trace is on (with it off, an event costs the tick). */
+static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
+  uint64_t ts = rt->trace.clock++;
+  if (rt->trace.out) trace_event(rt, p, ts, k, id, a, b, has_b);
+}
 /* Starts printing the trace of what runs next on [out] in [format]. */
 void trace_start(Runtime *rt, FILE *out, TraceFormat format);
 /* Ends the view (closing what it opened) and flushes; false on a write error. */

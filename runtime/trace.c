@@ -353,15 +353,15 @@ bool trace_stop(Runtime *rt) {
   return ok;
 }
 
-void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
+void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
-  uint64_t ts = t->clock++;
-  if (!t->out) return;
   LogEntry e = { .ts = ts, .kind = k, .id = id, .a = a, .b = b, .has_b = has_b };
   if (p) {
     e.controller = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
-    e.actor = act_self_id(p->act);
-    e.sender = p->act->sender_id;
+    if (t->format == TF_MERMAID) {  /* only the chart draws who acts */
+      e.actor = act_self_id(p->act);
+      e.sender = p->act->sender_id;
+    }
   }
   switch (t->format) {
     case TF_TEXT: text_entry(t, &e); break;

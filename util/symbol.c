@@ -41,6 +41,7 @@ Symbol *sym_intern(const char *name, size_t len) {
   if (!s) abort();
   s->hash = h;
   s->len = (uint32_t)len;
+  s->write_form = 0;
   memcpy(s->name, name, len);
   s->name[len] = '\0';
   table[i] = s;

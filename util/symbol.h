@@ -9,8 +9,11 @@
 typedef struct Symbol {
   uint32_t hash;
   uint32_t len;
-  char name[];   /* NUL-terminated */
+  uint8_t write_form;   /* the printer's memo: 0 not known yet, else SYM_PLAIN or SYM_BARS */
+  char name[];          /* NUL-terminated */
 } Symbol;
+
+enum { SYM_PLAIN = 1, SYM_BARS = 2 };
 
 Symbol *sym_intern(const char *name, size_t len);
 Symbol *sym_intern_cstr(const char *name);

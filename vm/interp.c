@@ -227,7 +227,11 @@ bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc) {
   f->stack[top] = fn;
   for (int j = 0; j < argc; j++) f->stack[top + 1 + (size_t)j] = args[j];
   size_t floor = f->nframes;
-  switch (call_value(f, top, argc, false)) {
+  /* A behavior is a closure: its frame is pushed here, not through the
+   * general call path. */
+  CallOutcome out = fn.tag == T_CLOSURE ? (push_frame(f, fn.as.clo, top + 1, argc) ? CALL_PUSHED : CALL_FAILED)
+                                        : call_value(f, top, argc, false);
+  switch (out) {
     case CALL_PUSHED:
       f->floor = floor;
       f->status = VM_TAU;

@@ -49,7 +49,9 @@ static void print_atom(Buf *out, Value v, bool display) {
     case T_NOTHING: buf_lit(out, "nothing"); break;
     case T_UNDEF: buf_lit(out, "#<undefined>"); break;
     case T_SYM: {
-      bool bars = !display && symbol_needs_bars(v.as.sym);
+      Symbol *s = v.as.sym;
+      if (!display && !s->write_form) s->write_form = symbol_needs_bars(s) ? SYM_BARS : SYM_PLAIN;
+      bool bars = !display && s->write_form == SYM_BARS;
       if (bars) buf_putc(out, '|');
       buf_put(out, v.as.sym->name, v.as.sym->len);
       if (bars) buf_putc(out, '|');

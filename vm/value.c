@@ -159,10 +159,9 @@ bool v_equal(Value a, Value b) {
   return eq;
 }
 
-bool v_contains_proc(Value v) {
-  /* Messages are checked on every call: atoms answer at once, and the work
-   * list starts on the C stack. */
-  if (v.tag != T_PAIR && !v_is_just(v)) return v_is_proc(v);
+bool v_contains_proc_walk(Value v) {
+  /* Messages are checked on every call: the work list starts on the C
+   * stack. */
   Value local[32], *work = local;
   size_t cap = 32, n = 0;
   bool found = false;

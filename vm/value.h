@@ -123,8 +123,13 @@ bool v_is_list(Value v);
 /* Length of a proper list, or -1. */
 int64_t v_list_length(Value v);
 const char *v_type_name(Value v);
-/* True if [v] holds a procedure anywhere inside (messages may not). */
-bool v_contains_proc(Value v);
+/* True if [v] holds a procedure anywhere inside (messages may not).
+ * Atoms, most of what calls carry, are answered inline. */
+bool v_contains_proc_walk(Value v);
+static inline bool v_contains_proc(Value v) {
+  if (v.tag != T_PAIR && !v_is_just(v)) return v_is_proc(v);
+  return v_contains_proc_walk(v);
+}
 
 /* Printing (vm/print.c).  write: machine-readable; display: strings raw. */
 void v_print(Buf *out, Value v, bool display);

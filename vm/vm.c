@@ -164,9 +164,6 @@ Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
   return f;
 }
 
-void fiber_update_frame_limit(Fiber *f) {
-  f->frame_limit = f->frames_cap < f->vm->max_depth ? f->frames_cap : f->vm->max_depth;
-}
 
 Fiber *fiber_copy(const Fiber *src) {
   Fiber *f = GC_MALLOC(sizeof *f);

@@ -175,7 +175,10 @@ void vm_link(VM *vm, Module *m);
 /* A fresh fiber that will run closure [fn] with no arguments. */
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc);
 Fiber *fiber_copy(const Fiber *f);
-void fiber_update_frame_limit(Fiber *f);
+/* The frame count past which a call must check for room or overflow. */
+static inline void fiber_update_frame_limit(Fiber *f) {
+  f->frame_limit = f->frames_cap < f->vm->max_depth ? f->frames_cap : f->vm->max_depth;
+}
 /* Runs until Ret, Vis, Tau or an error. */
 VMStatus vm_run(Fiber *f);
 /* Starts a call of [fn] on top of a suspended fiber's frames, as a new

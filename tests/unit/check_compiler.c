@@ -150,6 +150,14 @@ static char *run(const char *src) {
   return v_write_to_string(f->result, false);
 }
 
+/* Runs [defs] followed by the expression [expr], as run does. */
+static char *run_with(const char *defs, const char *expr) {
+  size_t n = strlen(defs) + strlen(expr) + 2;
+  char *src = GC_MALLOC_ATOMIC(n);
+  snprintf(src, n, "%s\n%s", defs, expr);
+  return run(src);
+}
+
 /* {===== Golden listings =====} */
 
 /* A named let whose name is only called in tail position is a loop: the
@@ -189,15 +197,15 @@ START_TEST(test_loop_swap) {
                     "    (if (= k 0) (list a b) (loop b a (- k 1)))))\n"
                     "(f 3)";
   ck_assert_str_eq(listing(src, 1),
-                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 1 constant\n"
+                   "function 1 <f>: 1 param, 6 registers, 0 upvalues, 1 constant\n"
                    "0 LOADI r1, 1\n"
                    "1 LOADI r2, 2\n"
                    "2 MOVE r3, r0\n"
                    "3 JNUMEQ r3, k0 if false ; 0\n"
                    "4 JMP -> 9\n"
-                   "5 MOVE r5, r1\n"
-                   "6 MOVE r6, r2\n"
-                   "7 PRIM r4, r5, list (2 args)\n"
+                   "5 MOVE r4, r1\n"
+                   "6 MOVE r5, r2\n"
+                   "7 PRIM r4, r4, list (2 args)\n"
                    "8 RET r4\n"
                    "9 MOVE r4, r2\n"
                    "10 MOVE r2, r1\n"
@@ -369,16 +377,16 @@ END_TEST
  * rest load the constant.  (- x -32768) cannot negate into 16 bits. */
 START_TEST(test_addi) {
   ck_assert_str_eq(listing("(define (f x) (list (+ x 1) (- x 1) (+ 1 x) (+ x 40000) (- x -32768) (+ x -32768)))", 1),
-                   "function 1 <f>: 1 param, 8 registers, 0 upvalues, 0 constants\n"
-                   "0 ADDI r2, r0, 1\n"
-                   "1 ADDI r3, r0, -1\n"
-                   "2 ADDI r4, r0, 1\n"
-                   "3 LOADI r6, 40000\n"
-                   "4 ADD r5, r0, r6\n"
-                   "5 LOADI r7, -32768\n"
-                   "6 SUB r6, r0, r7\n"
-                   "7 ADDI r7, r0, -32768\n"
-                   "8 PRIM r1, r2, list (6 args)\n"
+                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 0 constants\n"
+                   "0 ADDI r1, r0, 1\n"
+                   "1 ADDI r2, r0, -1\n"
+                   "2 ADDI r3, r0, 1\n"
+                   "3 LOADI r5, 40000\n"
+                   "4 ADD r4, r0, r5\n"
+                   "5 LOADI r6, -32768\n"
+                   "6 SUB r5, r0, r6\n"
+                   "7 ADDI r6, r0, -32768\n"
+                   "8 PRIM r1, r1, list (6 args)\n"
                    "9 RET r1\n");
 }
 END_TEST
@@ -415,8 +423,8 @@ START_TEST(test_register_reuse_prim) {
                    "1 MOVE r3, r2\n"
                    "2 PRIM r1, r3, display (1 arg)\n"
                    "3 CDR r1, r0\n"
-                   "4 MOVE r3, r1\n"
-                   "5 PRIM r2, r3, display (1 arg)\n"
+                   "4 MOVE r2, r1\n"
+                   "5 PRIM r2, r2, display (1 arg)\n"
                    "6 RET r2\n");
 }
 END_TEST
@@ -430,14 +438,188 @@ START_TEST(test_do_notation) {
                            "      (set-state (cons n s))\n"
                            "      (return n)))",
                            1),
-                   "function 1 <f>: 0 params, 4 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 0 params, 3 registers, 0 upvalues, 0 constants\n"
                    "0 AVM r0, r0, get-state (0 args)\n"
-                   "1 MOVE r2, r0\n"
-                   "2 PRIM r1, r2, length (1 arg)\n"
-                   "3 CONS r3, r1, r0\n"
-                   "4 AVM r2, r3, set-state (1 arg)\n"
+                   "1 MOVE r1, r0\n"
+                   "2 PRIM r1, r1, length (1 arg)\n"
+                   "3 CONS r2, r1, r0\n"
+                   "4 AVM r2, r2, set-state (1 arg)\n"
                    "5 MOVE r2, r1\n"
                    "6 RET r2\n");
+}
+END_TEST
+
+/* A flat list pattern walks the list once: the car of each pair is
+ * tested (the quoted head, with one JEQ against a constant) or loaded
+ * straight into its variable (n in r1, max in r2), and each cdr is taken
+ * once, into one cursor (r3) that overwrites itself.  The variables'
+ * registers come first, so the cursor is free again for the body. */
+START_TEST(test_match_flat) {
+  const char *src = "(define (f msg) (match msg (('ping n max) (< n max))))";
+  ck_assert_str_eq(listing(src, 1),
+                   "function 1 <f>: 1 param, 4 registers, 0 upvalues, 1 constant\n"
+                   "0 JPAIR r0 if false\n"
+                   "1 JMP -> 18\n"
+                   "2 CAR r3, r0\n"
+                   "3 JEQ r3, k0 if false ; ping\n"
+                   "4 JMP -> 18\n"
+                   "5 CDR r3, r0\n"
+                   "6 JPAIR r3 if false\n"
+                   "7 JMP -> 18\n"
+                   "8 CAR r1, r3\n"
+                   "9 CDR r3, r3\n"
+                   "10 JPAIR r3 if false\n"
+                   "11 JMP -> 18\n"
+                   "12 CAR r2, r3\n"
+                   "13 CDR r3, r3\n"
+                   "14 JNULL r3 if false\n"
+                   "15 JMP -> 18\n"
+                   "16 LT r3, r1, r2\n"
+                   "17 RET r3\n"
+                   "18 MOVE r1, r0\n"
+                   "19 PRIM r1, r1, %match-fail (1 arg)\n"
+                   "20 RET r1\n"
+                   "k0 = ping\n");
+  ck_assert_str_eq(run_with(src, "(list (f '(ping 1 2)) (f '(ping 2 1)))"), "(#t #f)");
+  ck_assert_str_eq(run_with(src, "(f '(pong 1 2))"), "match: no clause matches (pong 1 2)");
+  ck_assert_str_eq(run_with(src, "(f '(ping 1 2 3))"), "match: no clause matches (ping 1 2 3)");
+}
+END_TEST
+
+/* A nested list pattern walks the inner list with a cursor of its own
+ * (r5) above the outer one (r4), which the inner walk leaves alone; _
+ * costs the pair test only. */
+START_TEST(test_match_nested) {
+  const char *src = "(define (f x) (match x (((a b) (c) _) (list a b c))))";
+  ck_assert_str_eq(listing(src, 1),
+                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 0 constants\n"
+                   "0 JPAIR r0 if false\n"
+                   "1 JMP -> 34\n"
+                   "2 CAR r4, r0\n"
+                   "3 JPAIR r4 if false\n"
+                   "4 JMP -> 34\n"
+                   "5 CAR r1, r4\n"
+                   "6 CDR r4, r4\n"
+                   "7 JPAIR r4 if false\n"
+                   "8 JMP -> 34\n"
+                   "9 CAR r2, r4\n"
+                   "10 CDR r4, r4\n"
+                   "11 JNULL r4 if false\n"
+                   "12 JMP -> 34\n"
+                   "13 CDR r4, r0\n"
+                   "14 JPAIR r4 if false\n"
+                   "15 JMP -> 34\n"
+                   "16 CAR r5, r4\n"
+                   "17 JPAIR r5 if false\n"
+                   "18 JMP -> 34\n"
+                   "19 CAR r3, r5\n"
+                   "20 CDR r5, r5\n"
+                   "21 JNULL r5 if false\n"
+                   "22 JMP -> 34\n"
+                   "23 CDR r4, r4\n"
+                   "24 JPAIR r4 if false\n"
+                   "25 JMP -> 34\n"
+                   "26 CDR r4, r4\n"
+                   "27 JNULL r4 if false\n"
+                   "28 JMP -> 34\n"
+                   "29 MOVE r4, r1\n"
+                   "30 MOVE r5, r2\n"
+                   "31 MOVE r6, r3\n"
+                   "32 PRIM r4, r4, list (3 args)\n"
+                   "33 RET r4\n"
+                   "34 MOVE r1, r0\n"
+                   "35 PRIM r1, r1, %match-fail (1 arg)\n"
+                   "36 RET r1\n");
+  ck_assert_str_eq(run_with(src, "(f '((1 2) (3) 4))"), "(1 2 3)");
+  ck_assert_str_eq(run_with(src, "(f '((1 2) (3 4) 5))"), "match: no clause matches ((1 2) (3 4) 5)");
+}
+END_TEST
+
+/* A dotted tail is the cdr after the last item, loaded straight into
+ * its variable (rest in r3).  Variables the body does not use (a, b)
+ * are not loaded at all.  Not in tail position, the clause jumps over
+ * the failure to the code after the match. */
+START_TEST(test_match_dotted_tail) {
+  const char *src = "(define (f x) (+ 1 (match x ((a b . rest) (length rest)))))";
+  ck_assert_str_eq(listing(src, 1),
+                   "function 1 <f>: 1 param, 5 registers, 0 upvalues, 0 constants\n"
+                   "0 JPAIR r0 if false\n"
+                   "1 JMP -> 9\n"
+                   "2 CDR r4, r0\n"
+                   "3 JPAIR r4 if false\n"
+                   "4 JMP -> 9\n"
+                   "5 CDR r3, r4\n"
+                   "6 MOVE r4, r3\n"
+                   "7 PRIM r2, r4, length (1 arg)\n"
+                   "8 JMP -> 11\n"
+                   "9 MOVE r2, r0\n"
+                   "10 PRIM r2, r2, %match-fail (1 arg)\n"
+                   "11 ADDI r1, r2, 1\n"
+                   "12 RET r1\n");
+  ck_assert_str_eq(run_with(src, "(list (f '(1 2)) (f '(1 2 3 4)))"), "(1 3)");
+  ck_assert_str_eq(run_with(src, "(f '(1))"), "match: no clause matches (1)");
+}
+END_TEST
+
+/* Each clause tests the subject (r0) afresh and a failing test jumps to
+ * the next clause, which reuses the registers of the one before; after
+ * the last, %match-fail.  A literal item is tested in a temporary (r3)
+ * above the cursor (r2), which still has its cdr to give; (just n) loads
+ * the maybe's value straight into n. */
+START_TEST(test_match_clauses) {
+  const char *src = "(define (f x)\n"
+                    "  (match x\n"
+                    "    ((a 0) a)\n"
+                    "    (('neg a) (- a))\n"
+                    "    ((just n) n)\n"
+                    "    (nothing 0)))";
+  ck_assert_str_eq(listing(src, 1),
+                   "function 1 <f>: 1 param, 4 registers, 0 upvalues, 2 constants\n"
+                   "0 JPAIR r0 if false\n"
+                   "1 JMP -> 14\n"
+                   "2 CAR r1, r0\n"
+                   "3 CDR r2, r0\n"
+                   "4 JPAIR r2 if false\n"
+                   "5 JMP -> 14\n"
+                   "6 CAR r3, r2\n"
+                   "7 JEQ r3, k0 if false ; 0\n"
+                   "8 JMP -> 14\n"
+                   "9 CDR r2, r2\n"
+                   "10 JNULL r2 if false\n"
+                   "11 JMP -> 14\n"
+                   "12 MOVE r2, r1\n"
+                   "13 RET r2\n"
+                   "14 JPAIR r0 if false\n"
+                   "15 JMP -> 29\n"
+                   "16 CAR r2, r0\n"
+                   "17 JEQ r2, k1 if false ; neg\n"
+                   "18 JMP -> 29\n"
+                   "19 CDR r2, r0\n"
+                   "20 JPAIR r2 if false\n"
+                   "21 JMP -> 29\n"
+                   "22 CAR r1, r2\n"
+                   "23 CDR r2, r2\n"
+                   "24 JNULL r2 if false\n"
+                   "25 JMP -> 29\n"
+                   "26 MOVE r2, r1\n"
+                   "27 PRIM r2, r2, - (1 arg)\n"
+                   "28 RET r2\n"
+                   "29 PRIM r2, r0, just? (1 arg)\n"
+                   "30 JMPF r2, -> 34\n"
+                   "31 PRIM r1, r0, from-just (1 arg)\n"
+                   "32 MOVE r2, r1\n"
+                   "33 RET r2\n"
+                   "34 PRIM r1, r0, nothing? (1 arg)\n"
+                   "35 JMPF r1, -> 38\n"
+                   "36 LOADI r1, 0\n"
+                   "37 RET r1\n"
+                   "38 MOVE r1, r0\n"
+                   "39 PRIM r1, r1, %match-fail (1 arg)\n"
+                   "40 RET r1\n"
+                   "k0 = 0\n"
+                   "k1 = neg\n");
+  ck_assert_str_eq(run_with(src, "(list (f '(5 0)) (f '(neg 3)) (f (just 4)) (f nothing))"), "(5 -3 4 0)");
+  ck_assert_str_eq(run_with(src, "(f '(5 1))"), "match: no clause matches (5 1)");
 }
 END_TEST
 
@@ -545,13 +727,13 @@ START_TEST(test_apply) {
                    "5 MOVE r4, r5\n"
                    "6 TAILAPPLY r2, 2\n");
   ck_assert_str_eq(listing("(define (h g l) (length (apply g l)))", 1),
-                   "function 1 <h>: 2 params, 6 registers, 0 upvalues, 0 constants\n"
-                   "0 MOVE r4, r0\n"
-                   "1 MOVE r5, r1\n"
-                   "2 MOVE r3, r4\n"
-                   "3 MOVE r4, r5\n"
-                   "4 APPLY r3, 1\n"
-                   "5 PRIM r2, r3, length (1 arg)\n"
+                   "function 1 <h>: 2 params, 5 registers, 0 upvalues, 0 constants\n"
+                   "0 MOVE r3, r0\n"
+                   "1 MOVE r4, r1\n"
+                   "2 MOVE r2, r3\n"
+                   "3 MOVE r3, r4\n"
+                   "4 APPLY r2, 1\n"
+                   "5 PRIM r2, r2, length (1 arg)\n"
                    "6 RET r2\n");
   ck_assert_str_eq(run("(list (apply + 1 2 '(3 4)) (length (apply list '(1 2))))"), "(10 2)");
 }
@@ -561,16 +743,16 @@ END_TEST
  * arguments in consecutive registers; a local of the same name is not. */
 START_TEST(test_avm_instruction) {
   ck_assert_str_eq(listing("(define (f o m) (call o m))", 1),
-                   "function 1 <f>: 2 params, 5 registers, 0 upvalues, 0 constants\n"
-                   "0 MOVE r3, r0\n"
-                   "1 MOVE r4, r1\n"
-                   "2 AVM r2, r3, call (2 args)\n"
+                   "function 1 <f>: 2 params, 4 registers, 0 upvalues, 0 constants\n"
+                   "0 MOVE r2, r0\n"
+                   "1 MOVE r3, r1\n"
+                   "2 AVM r2, r2, call (2 args)\n"
                    "3 RET r2\n");
   ck_assert_str_eq(listing("(define (f x) (do (s <- (get-state)) (set-state (cons x s))))", 1),
-                   "function 1 <f>: 1 param, 4 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 AVM r1, r0, get-state (0 args)\n"
-                   "1 CONS r3, r0, r1\n"
-                   "2 AVM r2, r3, set-state (1 arg)\n"
+                   "1 CONS r2, r0, r1\n"
+                   "2 AVM r2, r2, set-state (1 arg)\n"
                    "3 RET r2\n");
   ck_assert_str_eq(listing("(define (f get-state) (get-state))", 1),
                    "function 1 <f>: 1 param, 2 registers, 0 upvalues, 0 constants\n"
@@ -852,9 +1034,9 @@ START_TEST(test_unsafe) {
   ck_assert_msg(vm_verify(c.m, err, sizeof err), "%s", err);
   ck_assert_str_eq(listing_of(c.m, -1),
                    "module t.avm (unsafe): 1 function, 0 globals, 0 declarations\n"
-                   "function 0 <top level>: 0 params, 2 registers, 0 upvalues, 0 constants\n"
-                   "0 LOADI r1, 1\n"
-                   "1 AVM r0, r1, reflect (1 arg)\n"
+                   "function 0 <top level>: 0 params, 1 register, 0 upvalues, 0 constants\n"
+                   "0 LOADI r0, 1\n"
+                   "1 AVM r0, r0, reflect (1 arg)\n"
                    "2 RET r0\n");
   /* Safe code stays unmarked, with or without the flag. */
   c = compile_in(vm, "(get-self)", true);
@@ -1064,9 +1246,9 @@ START_TEST(test_declarations) {
                    "0 GETGLOBAL r1, g0 ; helper\n"
                    "1 MOVE r2, r0\n"
                    "2 TAILCALL r1, 1\n"
-                   "function 3 <p>: 2 params, 4 registers, 0 upvalues, 0 constants\n"
-                   "0 SUB r3, r0, r1\n"
-                   "1 PRIM r2, r3, abs (1 arg)\n"
+                   "function 3 <p>: 2 params, 3 registers, 0 upvalues, 0 constants\n"
+                   "0 SUB r2, r0, r1\n"
+                   "1 PRIM r2, r2, abs (1 arg)\n"
                    "2 RET r2\n");
   /* A module of only declarations has a top level giving unspecified. */
   Module *d = ok("(behavior b (m) m)");
@@ -1271,6 +1453,10 @@ static Suite *compiler_suite(void) {
   tcase_add_test(golden, test_register_reuse);
   tcase_add_test(golden, test_register_reuse_prim);
   tcase_add_test(golden, test_do_notation);
+  tcase_add_test(golden, test_match_flat);
+  tcase_add_test(golden, test_match_nested);
+  tcase_add_test(golden, test_match_dotted_tail);
+  tcase_add_test(golden, test_match_clauses);
   tcase_add_test(golden, test_closures);
   tcase_add_test(golden, test_letrec);
   tcase_add_test(golden, test_return);
