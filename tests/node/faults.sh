@@ -21,6 +21,20 @@ out=$("$NODECLIENT" "$port_beta" \
 check "a call to an unknown object is answered Err" \
   '{"type":"call_response","request_id":9,"result":{"Err":"object not found: obj:77"}}' "$out"
 
+# Calls by hand of an object that is there: an answer, and a call its
+# behavior rejects, answered Err with the reason.
+start kappa --load "$lib" --load "$here/make-counter.avm"
+id=$(sed -n 's/^#<object \([0-9]*\)>$/\1/p' "$tmp/kappa.out")
+out=$("$NODECLIENT" "$port_kappa" \
+  json "{\"type\":\"call\",\"request_id\":1,\"target\":$id,\"input\":{\"Nat\":3},\"sender\":1,\"sender_machine\":\"x\"}" \
+  recv call_response \
+  json "{\"type\":\"call\",\"request_id\":2,\"target\":$id,\"input\":{\"Str\":\"x\"},\"sender\":1,\"sender_machine\":\"x\"}" \
+  recv call_response)
+printf '%s\n' "$out" >"$tmp/kappa.calls"
+check_grep "a call is answered Ok with the output" '^{"type":"call_response","request_id":1,"result":{"Ok":{"Nat":3}}}$' "$tmp/kappa.calls"
+check_grep "a rejected call is answered Err with the reason" \
+  '^{"type":"call_response","request_id":2,"result":{"Err":"call rejected: +: expected integer' "$tmp/kappa.calls"
+
 # {===== A call that is never answered =====}
 run_node gamma --peer "beta@127.0.0.1:$port_beta" --load "$lib" --run "$here/call-slow.avm" --exit-after-run \
   --call-timeout 300 --trace -- beta
