@@ -108,8 +108,9 @@ static void route(Client *c) {
   } else if (strcmp(path, "/health") == 0) {
     respond(c, "200 OK", "ok");
   } else if (strcmp(path, "/events") == 0) {
+    /* A comment at once: the client knows it is subscribed before any event. */
     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                               "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n";
+                               "Connection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\r\n: subscribed\n\n";
     c->subscribed = true;
     client_send(c, head, sizeof head - 1);
   } else {

@@ -1,8 +1,8 @@
 /* net/events.h — avm node --events PORT: the node's trace, live, as
  * Server-Sent Events over HTTP, on the node's libuv loop.  GET /events
  * streams every trace event as it happens, one `data: JSON` event each (the
- * JSON view of the trace, docs/trace.md), with a `: keepalive` comment
- * every 15 seconds; GET /health answers `ok`, as the reference node does.
+ * JSON view of the trace, docs/trace.md), after a `: subscribed` comment
+ * and with a `: keepalive` comment every 15 seconds; GET /health answers `ok`, as the reference node does.
  * A subscriber too slow to keep up misses events rather than slowing the
  * node.  Owns Events and its HTTP clients (malloc'd: they hold no GC
  * pointers). */

@@ -22,7 +22,7 @@ check "only GET" "405" \
 curl -s -N --max-time 20 "http://127.0.0.1:$events/events" >"$tmp/sse" 2>/dev/null &
 pids="$pids $!"
 curl_pid=$!
-sleep 0.3
+wait_for "$tmp/sse" "^: subscribed$"
 run_node alpha --peer "beta@127.0.0.1:$port_beta" --load "$pp" --run "$EXAMPLES/distributed/play.avm" \
   --exit-after-run -- beta 2
 check "the game" "((just alpha) (just beta) (just (done 2)))" "$(cat "$tmp/alpha.out")"
@@ -31,7 +31,7 @@ kill "$curl_pid" 2>/dev/null
 check "the stream: one data line per event" "ObjectMoved
 ObjectCalled
 ObjectCalled" "$(sed -n 's/^data: {"timestamp":[0-9]*,"event_type":{"\([A-Za-z]*\)".*/\1/p' "$tmp/sse")"
-check "each event ends with a blank line" "3" "$(grep -c '^$' "$tmp/sse")"
+check "each event ends with a blank line (the first comment too)" "4" "$(grep -c '^$' "$tmp/sse")"
 check_grep "the served call, with its input and output" \
   '^data: {"timestamp":2,"event_type":{"ObjectCalled":{"id":[0-9]*,"input":{"List":\[{"Sym":"pong"},{"Nat":1},{"Nat":2}\]},"output":{"List":\[{"Sym":"done"},{"Nat":2}\]}}},"executing_controller":"alpha"}$' "$tmp/sse"
 

@@ -19,7 +19,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 99' INT TERM
+trap 'exit 99' HUP INT PIPE TERM
 
 fail=0
 check() {  # check NAME EXPECTED ACTUAL
