@@ -124,19 +124,33 @@ static void close_all(uv_loop_t *loop, Net *a, Net *b) {
   ck_assert_int_eq(uv_loop_close(loop), 0);  /* nothing left open */
 }
 
-START_TEST(test_messages_both_ways) {
+/* A server and a client that dialled it, on one loop, both up; what each
+ * saw in seen[0] and seen[1]. */
+typedef struct Link {
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  Seen *seen = GC_MALLOC_UNCOLLECTABLE(2 * sizeof *seen);
-  Net *server = net_new(&loop, "server", &ops, &seen[0]);
-  Net *client = net_new(&loop, "client", &ops, &seen[1]);
-  ck_assert(net_listen(server, 0));
-  ck_assert_int_gt(server->port, 0);
-  net_dial(client, sym_intern_cstr("server"), "127.0.0.1", server->port);
-  run_until(&loop, both_up, seen);
+  Seen *seen;
+  Net *server, *client;
+} Link;
+
+static Link *connected_pair(void) {
+  Link *p = GC_MALLOC_UNCOLLECTABLE(sizeof *p);
+  uv_loop_init(&p->loop);
+  p->seen = GC_MALLOC_UNCOLLECTABLE(2 * sizeof *p->seen);
+  p->server = net_new(&p->loop, "server", &ops, &p->seen[0]);
+  p->client = net_new(&p->loop, "client", &ops, &p->seen[1]);
+  ck_assert(net_listen(p->server, 0));
+  ck_assert_int_gt(p->server->port, 0);
+  net_dial(p->client, sym_intern_cstr("server"), "127.0.0.1", p->server->port);
+  run_until(&p->loop, both_up, p->seen);
+  return p;
+}
+
+START_TEST(test_messages_both_ways) {
+  Link *p = connected_pair();
+  Seen *seen = p->seen;
   WireMsg m = { .kind = MSG_CREATE_NOTIFY, .object_id = 42, .machine_id = v_cstring("client").as.str };
   ck_assert(conn_send(seen[1].conn, &m));
-  run_until(&loop, got_message, &seen[0]);
+  run_until(&p->loop, got_message, &seen[0]);
   ck_assert_int_eq(seen[0].last.kind, MSG_CREATE_NOTIFY);
   ck_assert_uint_eq(seen[0].last.object_id, 42);
   ck_assert_str_eq(seen[0].last.machine_id->data, "client");
@@ -146,11 +160,11 @@ START_TEST(test_messages_both_ways) {
   WireMsg r = { .kind = MSG_CALL_RESPONSE, .request_id = 7,
                 .result = { .ok = true, .value = v_string(big.p, big.n) } };
   ck_assert(conn_send(seen[0].conn, &r));
-  run_until(&loop, got_message, &seen[1]);
+  run_until(&p->loop, got_message, &seen[1]);
   ck_assert_uint_eq(seen[1].last.request_id, 7);
   ck_assert_uint_eq(seen[1].last.result.value.as.str->len, 300000);
   buf_free(&big);
-  close_all(&loop, server, client);
+  close_all(&p->loop, p->server, p->client);
 }
 END_TEST
 
@@ -194,47 +208,35 @@ START_TEST(test_garbage_closes) {
     { "\0\0\0\x0f{\"type\":\"nope\"}", 19, "bad message: unknown message type \"nope\"" },
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    Seen *seen = GC_MALLOC_UNCOLLECTABLE(2 * sizeof *seen);
-    Net *server = net_new(&loop, "server", &ops, &seen[0]);
-    Net *client = net_new(&loop, "client", &ops, &seen[1]);
-    ck_assert(net_listen(server, 0));
-    net_dial(client, sym_intern_cstr("server"), "127.0.0.1", server->port);
-    run_until(&loop, both_up, seen);
+    Link *p = connected_pair();
+    Seen *seen = p->seen;
     send_raw(seen[1].conn, cases[k].bytes, cases[k].n);
-    run_until(&loop, went_down, &seen[0]);
+    run_until(&p->loop, went_down, &seen[0]);
     ck_assert_str_eq(seen[0].reason, cases[k].reason);
-    ck_assert_uint_eq(server->conns.count, 0);
+    ck_assert_uint_eq(p->server->conns.count, 0);
     /* The dialler sees its peer go, and dials again. */
-    run_until(&loop, went_down, &seen[1]);
-    run_until(&loop, reconnected, seen);
-    close_all(&loop, server, client);
+    run_until(&p->loop, went_down, &seen[1]);
+    run_until(&p->loop, reconnected, seen);
+    close_all(&p->loop, p->server, p->client);
   }
 }
 END_TEST
 
 START_TEST(test_bad_call_is_refused_not_closed) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  Seen *seen = GC_MALLOC_UNCOLLECTABLE(2 * sizeof *seen);
-  Net *server = net_new(&loop, "server", &ops, &seen[0]);
-  Net *client = net_new(&loop, "client", &ops, &seen[1]);
-  ck_assert(net_listen(server, 0));
-  net_dial(client, sym_intern_cstr("server"), "127.0.0.1", server->port);
-  run_until(&loop, both_up, seen);
+  Link *p = connected_pair();
+  Seen *seen = p->seen;
   static const char call[] = "{\"type\":\"call\",\"request_id\":5,\"target\":1,\"input\":\"Procedure\"}";
   char frame[128] = { 0, 0, 0, (char)(sizeof call - 1) };
   memcpy(frame + 4, call, sizeof call - 1);
   send_raw(seen[1].conn, frame, 4 + sizeof call - 1);
-  run_until(&loop, got_refused, &seen[0]);
+  run_until(&p->loop, got_refused, &seen[0]);
   ck_assert_uint_eq(seen[0].last.request_id, 5);
   ck_assert_int_eq(seen[0].downs, 0);
   WireMsg m = { .kind = MSG_DESTROY_NOTIFY, .object_id = 9 };
   ck_assert(conn_send(seen[1].conn, &m));
-  run_until(&loop, got_message, &seen[0]);
+  run_until(&p->loop, got_message, &seen[0]);
   ck_assert_uint_eq(seen[0].last.object_id, 9);
-  close_all(&loop, server, client);
+  close_all(&p->loop, p->server, p->client);
 }
 END_TEST
 
