@@ -143,20 +143,17 @@ static const struct option longopts[] = {
 };
 
 /* Parses the options; -1 to go on, else the exit status to leave with. */
-static int parse_options(int argc, char **argv, RunOptions *ro, long *stack) {
+static int parse_options(int argc, char **argv, RunOptions *ro, int64_t *stack) {
   int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
     switch (c) {
       case OPT_ALLOW_UNSAFE: ro->allow_unsafe = true; break;
-      case OPT_STACK: {
-        char *end;
-        *stack = strtol(optarg, &end, 10);
-        if (*end || *stack < 1 || *stack > 100000000)
+      case OPT_STACK:
+        if (!cli_number(optarg, 1, 100000000, stack))
           return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
         break;
-      }
       case OPT_TRACE:
         ro->trace = true;
         if (optarg && !trace_format_parse(optarg, &ro->trace_format))
@@ -166,13 +163,10 @@ static int parse_options(int argc, char **argv, RunOptions *ro, long *stack) {
         ro->trace = true;
         ro->trace_file = optarg;
         break;
-      case OPT_GAS: {
-        char *end;
-        long long g = strtoll(optarg, &end, 10);
-        if (*end || g < 0) return cli_usage_error(prog, "--gas: expected a non-negative number, got '%s'", optarg);
-        ro->gas = g;
+      case OPT_GAS:
+        if (!cli_number(optarg, 0, INT64_MAX, &ro->gas))
+          return cli_usage_error(prog, "--gas: expected a non-negative number, got '%s'", optarg);
         break;
-      }
       case 'h': usage(stdout); return EX_AVM_OK;
       case 'V': cli_print_version(prog); return EX_AVM_OK;
       default: return cli_option_error(prog, c, argv, longopts);
@@ -182,7 +176,7 @@ static int parse_options(int argc, char **argv, RunOptions *ro, long *stack) {
 }
 
 static int cmd_run(int argc, char **argv) {
-  long stack = AVM_DEFAULT_MAX_DEPTH;
+  int64_t stack = AVM_DEFAULT_MAX_DEPTH;
   RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
   int done = parse_options(argc, argv, &ro, &stack);
   if (done >= 0) return done;
@@ -204,7 +198,7 @@ static int cmd_run(int argc, char **argv) {
 }
 
 static int cmd_repl(int argc, char **argv) {
-  long stack = AVM_DEFAULT_MAX_DEPTH;
+  int64_t stack = AVM_DEFAULT_MAX_DEPTH;
   RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
   int done = parse_options(argc, argv, &ro, &stack);
   if (done >= 0) return done;

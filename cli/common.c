@@ -128,3 +128,12 @@ void cli_error(const char *prog, const char *fmt, ...) {
   fputc('\n', stderr);
   va_end(ap);
 }
+
+bool cli_number(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (!*s || *end || errno || v < lo || v > hi) return false;
+  *out = (int64_t)v;
+  return true;
+}

@@ -11,6 +11,8 @@
 /* Reads a whole file ("-" is stdin) into a NUL-terminated malloc'd
  * buffer; NULL with errno set on failure. */
 char *cli_read_file(const char *path, size_t *len);
+/* [s] as a decimal number from [lo] to [hi]; false if it is not one. */
+bool cli_number(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
 /* A VM with the prelude loaded. */
 VM *cli_new_vm(void);

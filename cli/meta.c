@@ -5,7 +5,6 @@
  * piped session. */
 #include "cli/meta.h"
 #include <dirent.h>
-#include <errno.h>
 #include <gc.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -231,10 +230,8 @@ static int meta_gas(Session *s, const char *arg, int line, bool *quit) {
   } else if (strcmp(w, "off") == 0) {
     s->gas = -1;
   } else {
-    char *end;
-    errno = 0;
-    long long g = strtoll(w, &end, 10);
-    if (*end || end == w || g < 0 || errno)
+    int64_t g;
+    if (!cli_number(w, 0, INT64_MAX, &g))
       st = meta_error(EX_AVM_USAGE, ",gas: expected a non-negative number or off, got '%s'", w);
     else s->gas = g;
   }

@@ -36,16 +36,6 @@ static const struct option longopts[] = {
   { NULL, 0, NULL, 0 },
 };
 
-/* [s] as a number from [lo] to [hi]; false if it is not one. */
-static bool number(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || errno || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 /* NAME@HOST:PORT, or HOST:PORT (the reference's form: the host names the
  * machine); false if [s] is neither. */
 static bool parse_peer(const char *s, NodePeer *out) {
@@ -56,8 +46,8 @@ static bool parse_peer(const char *s, NodePeer *out) {
     host = at + 1;
   }
   char *colon = strrchr(host, ':');
-  long port;
-  if (!colon || colon == host || !number(colon + 1, 1, 65535, &port)) return false;
+  int64_t port;
+  if (!colon || colon == host || !cli_number(colon + 1, 1, 65535, &port)) return false;
   *colon = '\0';
   if (at && !*copy) return false;
   *out = (NodePeer){ .name = at ? copy : host, .host = host, .port = (int)port };
@@ -73,7 +63,7 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   size_t stack = AVM_DEFAULT_MAX_DEPTH;
   o.peers = GC_MALLOC((size_t)argc * sizeof *o.peers);
   int c;
-  long v;
+  int64_t v;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
@@ -83,11 +73,11 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
         o.name = optarg;
         break;
       case OPT_PORT:
-        if (!number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --port: expected a port from 0 to 65535, got '%s'", optarg);
+        if (!cli_number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --port: expected a port from 0 to 65535, got '%s'", optarg);
         o.port = (int)v;
         break;
       case OPT_PREFIX:
-        if (!number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --prefix: expected a number from 0 to 65535, got '%s'", optarg);
+        if (!cli_number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --prefix: expected a number from 0 to 65535, got '%s'", optarg);
         o.prefix = (int)v;
         break;
       case OPT_PEER:
@@ -102,13 +92,13 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
         break;
       case OPT_EXIT_AFTER_RUN: o.exit_after_run = true; break;
       case OPT_CALL_TIMEOUT:
-        if (!number(optarg, 1, 86400000, &v))
+        if (!cli_number(optarg, 1, 86400000, &v))
           return cli_usage_error(prog, "node: --call-timeout: expected milliseconds from 1 to 86400000, got '%s'", optarg);
         o.call_timeout_ms = (uint64_t)v;
         break;
       case OPT_ALLOW_UNSAFE: o.allow_unsafe = true; break;
       case OPT_STACK:
-        if (!number(optarg, 1, 100000000, &v))
+        if (!cli_number(optarg, 1, 100000000, &v))
           return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
         stack = (size_t)v;
         break;
@@ -122,7 +112,7 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
         trace_file = optarg;
         break;
       case OPT_EVENTS:
-        if (!number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --events: expected a port from 0 to 65535, got '%s'", optarg);
+        if (!cli_number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --events: expected a port from 0 to 65535, got '%s'", optarg);
         o.events_port = (int)v;
         break;
       case 'h': usage(stdout); return EX_AVM_OK;
