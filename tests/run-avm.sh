@@ -34,15 +34,8 @@ set -u
 
 me=run-avm.sh
 
-hard_error() {
-  printf '%s: error: %s\n' "$me" "$*" >&2
-  printf '%s: error: %s\n' "$me" "$*"
-  exit 99
-}
-
-[ "${1-}" = "--" ] && shift
-[ $# -eq 1 ] || hard_error "usage: $me PATH/TO/test.avm"
-test_path=$1
+. "$(dirname "$0")/driver-lib.sh"
+take_test_arg PATH/TO/test.avm "$@"
 [ -f "$test_path" ] || hard_error "no such test file: $test_path"
 [ -r "$test_path" ] || hard_error "cannot read test file: $test_path"
 

@@ -25,15 +25,8 @@ if [ -z "${BASH_VERSION-}" ]; then exec bash "$0" "$@"; fi
 set -u
 me=run-repl.sh
 
-hard_error() {
-  printf '%s: error: %s\n' "$me" "$*" >&2
-  printf '%s: error: %s\n' "$me" "$*"
-  exit 99
-}
-
-[ "${1-}" = "--" ] && shift
-[ $# -eq 1 ] || hard_error "usage: $me PATH/TO/test.repl"
-test_path=$1
+. "$(dirname "$0")/driver-lib.sh"
+take_test_arg PATH/TO/test.repl "$@"
 [ -r "$test_path" ] || hard_error "cannot read test file: $test_path"
 
 script_dir=$(cd "$(dirname "$0")" && pwd) || hard_error "cannot locate $0"

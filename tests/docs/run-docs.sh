@@ -42,15 +42,9 @@
 set -u -f
 me=run-docs.sh
 
-hard_error() {
-  printf '%s: error: %s\n' "$me" "$*" >&2
-  printf '%s: error: %s\n' "$me" "$*"
-  exit 99
-}
-
-[ "${1-}" = "--" ] && shift
-[ $# -eq 1 ] || hard_error "usage: $me PAGE.md"
-page=$1
+. "$(dirname "$0")/../driver-lib.sh"
+take_test_arg PAGE.md "$@"
+page=$test_path
 [ -f "$page" ] && [ -r "$page" ] || hard_error "cannot read $page"
 
 here=$(cd "$(dirname "$0")" && pwd) || hard_error "cannot locate $0"

@@ -169,6 +169,7 @@ AVM=$work/no-such-avm check "AVM not executable" 99 "is not an executable file"
 # AVM unset: the driver looks for ../avm next to itself, then ./avm
 mkdir -p "$work/tree/tests"
 cp "$driver" "$work/tree/tests/run-avm.sh"
+cp "$(dirname "$driver")/driver-lib.sh" "$work/tree/tests/driver-lib.sh"
 T='; expect: found
 '
 printf '%s' "$T" >"$work/src/sub/t.avm"
