@@ -46,7 +46,7 @@ HResult h_CREATE_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out)
     if (args[1].tag != T_SYM) return vm_type_error(p->fiber, "create-obj", "controller symbol", args[1]), H_ERROR;
     ctrl = args[1].as.sym;
   }
-  Object *o = GC_MALLOC(sizeof *o);
+  Object *o = gc_alloc_small(sizeof *o);
   o->id = rt->next_object++;
   o->behavior = behavior;
   o->state = v_nil();

@@ -54,10 +54,44 @@ static void put_name(Buf *b, Value v) {
   else v_print(b, v, false);
 }
 
-/* Integers are most of the values a trace prints: they skip the printer. */
+/* Messages recur: a program sends the same constant message again and
+ * again.  Pairs are immutable, so the text of a small one is kept, keyed
+ * by its address, in a direct-mapped table.  The table is static, a root
+ * of the collector: a pair whose text is kept is not freed, so its
+ * address is not reused for another meanwhile. */
+#define MEMO_SLOTS 64
+#define MEMO_ROOM 48
+typedef struct PrintMemo {
+  const Pair *key;
+  uint8_t len;
+  char text[MEMO_ROOM];
+} PrintMemo;
+static PrintMemo print_memo[MEMO_SLOTS];
+
+static void put_pair(Buf *b, Value v) {
+  PrintMemo *m = &print_memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
+  if (m->key == v.as.pair) {
+    buf_put_padded(b, m->text, m->len, MEMO_ROOM);
+    return;
+  }
+  size_t start = b->n;
+  v_print(b, v, false);
+  size_t len = b->n - start;
+  if (len > MEMO_ROOM) return;
+  m->key = v.as.pair;
+  m->len = (uint8_t)len;
+  memcpy(m->text, b->p + start, len);
+}
+
+/* Integers, booleans and small lists are most of the values a trace
+ * prints: they skip the printer, or come from the memo. */
 static void put_value(Buf *b, Value v) {
-  if (v.tag == T_INT) buf_i64(b, v.as.i);
-  else v_print(b, v, false);
+  switch (v.tag) {
+    case T_INT: buf_i64(b, v.as.i); break;
+    case T_BOOL: buf_put_padded(b, v.as.b ? "#t" : "#f", 2, 2); break;
+    case T_PAIR: put_pair(b, v); break;
+    default: v_print(b, v, false); break;
+  }
 }
 
 static void text_slot(Buf *b, const LogEntry *e, char slot) {

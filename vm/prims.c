@@ -443,6 +443,22 @@ PRIMFN(match_fail) {
   return vm_raise(f, v_nil(), "match: no clause matches %s", v_write_to_string(args[0], false));
 }
 
+/* (%check-list WHO x) and (%check-proc WHO x): x, or the error the
+ * prelude's list functions give for a bad argument.  Primitives, not
+ * prelude functions, because map, any? and the others check their
+ * arguments on every call. */
+static bool check_arg(Fiber *f, Value *args, Value *out, bool ok, const char *expected) {
+  if (ok) {
+    *out = args[1];
+    return true;
+  }
+  const char *who = args[0].tag == T_STR ? args[0].as.str->data : "?";
+  return vm_raise(f, v_list_n(args + 1, 1, v_nil()), "%s: expected %s, got", who, expected);
+}
+
+PRIMFN(check_list) { return check_arg(f, args, out, v_is_list(args[1]), "list"); }
+PRIMFN(check_proc) { return check_arg(f, args, out, v_is_proc(args[1]), "procedure"); }
+
 PRIMFN(command_line) { *out = f->vm->command_line; return true; }
 
 PRIMFN(exit) {

@@ -16,23 +16,20 @@ void *gc_grow(void *array, size_t n, size_t *cap, size_t elem, size_t initial) {
   return na;
 }
 
-/* Pairs and justs are the objects programs allocate most (a message, a
- * call's answer): they come from free lists that GC_malloc_many fills a
- * block at a time, a few instructions per object instead of a trip through
- * the collector's allocator for each.  The lists are static, so the
- * collector sees the few objects waiting in them as live. */
-static void *pair_cache, *just_cache;
+void *gc_small_lists[GC_SMALL_GRANULES + 1];
 
-static inline void *cached_alloc(void **cache, size_t bytes) {
-  void *p = *cache;
-  if (!p && !(p = GC_malloc_many(bytes))) abort();
-  *cache = GC_NEXT(p);
+void *gc_alloc_slow(size_t bytes) {
+  size_t granules = (bytes + GC_GRANULE - 1) / GC_GRANULE;
+  void *p = granules <= GC_SMALL_GRANULES ? GC_malloc_many(granules * GC_GRANULE) : GC_MALLOC(bytes);
+  if (!p) abort();
+  if (granules > GC_SMALL_GRANULES) return p;
+  gc_small_lists[granules] = GC_NEXT(p);
   GC_NEXT(p) = NULL;
   return p;
 }
 
 Value v_cons(Value car, Value cdr) {
-  Pair *p = cached_alloc(&pair_cache, sizeof *p);
+  Pair *p = gc_alloc_small(sizeof *p);
   p->car = car;
   p->cdr = cdr;
   return v_tagged(T_PAIR, p);
@@ -49,8 +46,7 @@ Value v_list_n(const Value *items, size_t n, Value tail) {
   while (n > 0) {
     size_t k = n < LIST_CHUNK ? n : LIST_CHUNK;
     if (k == 1) return v_cons(items[0], tail);
-    Pair *block = GC_MALLOC(k * sizeof *block);
-    if (!block) abort();
+    Pair *block = gc_alloc_small(k * sizeof *block);
     n -= k;
     for (size_t j = k; j-- > 0;) {
       block[j].car = items[n + j];
@@ -68,7 +64,7 @@ Value v_just(Value x) {
     v.as.u = x.as.u;
     return v;
   }
-  Just *j = cached_alloc(&just_cache, sizeof *j);
+  Just *j = gc_alloc_small(sizeof *j);
   j->v = x;
   return v_tagged(T_JUST, j);
 }

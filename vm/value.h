@@ -112,6 +112,27 @@ static inline bool v_eq(Value a, Value b) { return a.tag == b.tag && a.as.u == b
  * full (n == *cap), starting at [initial]; gives the array to use. */
 void *gc_grow(void *array, size_t n, size_t *cap, size_t elem, size_t initial);
 
+/* Small objects made by the million (pairs, justs, list blocks, closures,
+ * objects) come from free lists, one per size in granules, that
+ * GC_malloc_many fills a block at a time: a few instructions per object
+ * instead of a trip through the collector's allocator each.  The lists
+ * are static, so the collector sees the objects waiting in them as live.
+ * Objects come cleared, as GC_MALLOC's do. */
+#define GC_GRANULE 16
+#define GC_SMALL_GRANULES 16
+extern void *gc_small_lists[GC_SMALL_GRANULES + 1];
+/* Refills the list of [bytes]' size and takes one; larger objects are
+ * allocated the usual way. */
+void *gc_alloc_slow(size_t bytes);
+static inline void *gc_alloc_small(size_t bytes) {
+  size_t g = (bytes + GC_GRANULE - 1) / GC_GRANULE;
+  void *p = g <= GC_SMALL_GRANULES ? gc_small_lists[g] : NULL;
+  if (__builtin_expect(p == NULL, 0)) return gc_alloc_slow(bytes);
+  gc_small_lists[g] = *(void **)p;
+  *(void **)p = NULL;
+  return p;
+}
+
 Value v_cons(Value car, Value cdr);
 /* (items[0] ... items[n-1] . tail) */
 Value v_list_n(const Value *items, size_t n, Value tail);

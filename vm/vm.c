@@ -92,7 +92,7 @@ void vm_link(VM *vm, Module *m) {
 /* {===== Closures and fibers =====} */
 
 Closure *closure_new(Proto *p, uint32_t nup) {
-  Closure *c = GC_MALLOC(sizeof *c + nup * sizeof(Value));
+  Closure *c = gc_alloc_small(sizeof *c + nup * sizeof(Value));
   c->p = p;
   c->nup = nup;
   return c;
