@@ -472,6 +472,27 @@ START_TEST(test_trace_long_text) {
 }
 END_TEST
 
+/* The trace keeps the text of small lists by address: a recurring
+ * constant and 20,000 fresh lists (collected and their addresses reused
+ * as the run goes) each print as what they are. */
+START_TEST(test_trace_memo_by_address) {
+  char *t = traced("(behavior echo (m) m)\n(define e (create-obj 'echo))\n"
+                   "(let loop ((i 0)) (when (< i 20000) (call e (list i 'x)) (call e '(same \"msg\")) (loop (+ i 1))))",
+                   TF_TEXT);
+  char *line = strchr(t, '\n') + 1;
+  for (int i = 0; i < 20000; i++) {
+    char want[128];
+    int n = snprintf(want, sizeof want, "[%d] called obj:1 with (%d x) -> (%d x) [ctrl:local]\n", 2 * i + 1, i, i);
+    ck_assert_msg(strncmp(line, want, (size_t)n) == 0, "line %d: %.60s", 2 * i + 1, line);
+    line += n;
+    n = snprintf(want, sizeof want, "[%d] called obj:1 with (same \"msg\") -> (same \"msg\") [ctrl:local]\n", 2 * i + 2);
+    ck_assert_msg(strncmp(line, want, (size_t)n) == 0, "line %d: %.60s", 2 * i + 2, line);
+    line += n;
+  }
+  ck_assert_str_eq(line, "");
+}
+END_TEST
+
 /* A transaction is a box; one the program leaves open is aborted inside it. */
 START_TEST(test_trace_mermaid_boxes) {
   char *t = traced("(behavior echo (m) m)\n(define e (create-obj 'echo))\n(begin-tx)\n(call e '(a #t))", TF_MERMAID);
@@ -808,6 +829,7 @@ static Suite *runtime_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("trace");
   tcase_add_test(tc, test_trace_long_text);
+  tcase_add_test(tc, test_trace_memo_by_address);
   tcase_add_test(tc, test_trace_mermaid_boxes);
   tcase_add_test(tc, test_trace_mermaid_closes_boxes);
   suite_add_tcase(s, tc);
