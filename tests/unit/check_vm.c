@@ -4,6 +4,7 @@
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <gc.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,32 @@ START_TEST(test_equal_deep) {
 }
 END_TEST
 
+/* buf_u64 at every change in the number of digits, and at the ends. */
+START_TEST(test_buf_u64_digits) {
+  Buf b = { 0 };
+  char want[32];
+  uint64_t p = 1;
+  for (int d = 1; d <= 20; d++) {
+    uint64_t cases[3] = { p - 1, p, p + 1 };
+    for (int j = 0; j < 3; j++) {
+      b.n = 0;
+      buf_u64(&b, cases[j]);
+      snprintf(want, sizeof want, "%" PRIu64, cases[j]);
+      ck_assert_uint_eq(b.n, strlen(want));
+      ck_assert(memcmp(b.p, want, b.n) == 0);
+    }
+    if (d < 20) p *= 10;
+  }
+  b.n = 0;
+  buf_u64(&b, UINT64_MAX);
+  ck_assert(b.n == 20 && memcmp(b.p, "18446744073709551615", 20) == 0);
+  b.n = 0;
+  buf_i64(&b, INT64_MIN);
+  ck_assert(b.n == 20 && memcmp(b.p, "-9223372036854775808", 20) == 0);
+  buf_free(&b);
+}
+END_TEST
+
 static Suite *vm_suite(void) {
   Suite *s = suite_create("vm");
   TCase *tc = tcase_create("run");
@@ -231,6 +258,7 @@ static Suite *vm_suite(void) {
   tcase_add_test(tc, test_tau_slices);
   tcase_add_test(tc, test_tail_calls_constant_frames);
   tcase_add_test(tc, test_equal_deep);
+  tcase_add_test(tc, test_buf_u64_digits);
   suite_add_tcase(s, tc);
   return s;
 }
