@@ -25,8 +25,9 @@ Module *comp_source(Diag *d, VM *vm, const char *file, const char *text, size_t 
  * and compiles each of its top-level forms as a module of its own. */
 Module *comp_syntax(Diag *d, VM *vm, const char *file, const SyntaxList *sl, const CompOptions *opt);
 
-/* compiler/writer.c: the .avmb image of an unlinked module, in a malloc'd
- * buffer.  The same module always gives the same bytes. */
+/* compiler/writer.c: the .avmb image of a module, in a malloc'd buffer,
+ * linked or not (its code names globals by the module's own indices).
+ * The same module always gives the same bytes. */
 unsigned char *avmb_write(const Module *m, size_t *len);
 
 /* compiler/disasm.c */

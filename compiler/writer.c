@@ -69,6 +69,15 @@ static uint32_t flat_index(const Module *m, const Proto *p) {
   return UINT32_MAX;
 }
 
+/* The operand of a global instruction as the module names the global:
+ * linking made it the VM's slot. */
+static uint32_t global_operand(const Module *m, const Instr *in) {
+  if (!m->linked || (in->op != OP_GETGLOBAL && in->op != OP_DEFGLOBAL)) return (uint32_t)in->bx;
+  for (uint32_t g = 0; g < m->nglobals; g++)
+    if (m->slots[g] == (size_t)in->bx) return g;
+  abort();  /* linking gave every global of the module a slot */
+}
+
 static void proto(Buf *b, const Module *m, const Proto *p) {
   u16(b, p->nparams);
   u8(b, p->rest);
@@ -87,7 +96,7 @@ static void proto(Buf *b, const Module *m, const Proto *p) {
     u8(b, in->x);
     u16(b, in->a);
     if (in->op < OP__COUNT && op_info[in->op].bx != OK_NONE) {
-      u32(b, (uint32_t)in->bx);
+      u32(b, global_operand(m, in));
     } else {
       u16(b, in->b);
       u16(b, in->c);

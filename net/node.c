@@ -29,6 +29,7 @@
 #include "cli/exitcodes.h"
 #include "compiler/compiler.h"
 #include "net/conn.h"
+#include "net/continuation.h"
 #include "net/events.h"
 #include "net/node.h"
 
@@ -59,6 +60,7 @@ typedef struct Node {
   IdMap directory;             /* object id -> Symbol *machine: objects elsewhere */
   IdMap prefixes;              /* id prefix -> Symbol *machine */
   IdMap pending;               /* request id -> Pending: our calls in flight */
+  Codebase code;               /* the modules held here, for teleported programs */
   uint64_t next_request;
   bool main_started;
   bool quiet;                  /* store changes not to announce (a move) */
@@ -78,6 +80,8 @@ typedef struct Pending {
   Value input;
   Symbol *machine;
   Object *moving;              /* a move-object's object (NULL: a call) */
+  bool teleport;               /* a teleport of [p] to [machine] */
+  bool away;                   /* ... taken there: [p] runs there until teleport_done */
 } Pending;
 
 /* A call served for a peer: where its answer goes. */
@@ -194,13 +198,47 @@ static void quietly(Node *n, Object *o, bool present) {
   n->quiet = false;
 }
 
+static void pending_close(Pending *pd) {
+  idmap_remove(&pd->node->pending, pd->request);
+  uv_timer_stop(&pd->timer);
+  uv_close((uv_handle_t *)&pd->timer, pending_freed);
+}
+
+/* The answer to a teleport: taken there (the program is away until its
+ * teleport_done), or not ([why]: teleport gives false). */
+static void teleport_answered(Pending *pd, bool ok, const char *why) {
+  Node *n = pd->node;
+  Program *p = pd->p;
+  if (pd->away) {  /* the machine it runs on has gone: so has the program */
+    pending_close(pd);
+    if (p->status != PS_BLOCKED || p->waiting_request != pd->request) return;
+    char *msg = GC_MALLOC_ATOMIC(512);
+    snprintf(msg, 512, "the program ran on machine %s, which is gone: %s", pd->machine->name, why);
+    rt_end_elsewhere(n->rt, p, false, v_nil(), msg);
+  } else if (ok) {
+    pd->away = true;
+    uv_timer_stop(&pd->timer);  /* a program may run there as long as it needs */
+    rt_log(n->rt, p, EV_EXECUTION_MOVED, 0, v_sym(p->act->machine), v_sym(pd->machine), true);
+    return;
+  } else {
+    pending_close(pd);
+    char buf[512];
+    snprintf(buf, sizeof buf, "teleport to machine %s: %s", pd->machine->name, why);
+    rt_log(n->rt, p, EV_ERROR_OCCURRED, 0, v_cstring(buf), v_nil(), false);
+    rt_resume(p, v_bool(false));
+  }
+  wake(n);
+}
+
 /* Ends pending request [pd]: answered [ok] with [value], or failed
  * ([why] says why, for the trace). */
 static void pending_end(Pending *pd, bool ok, Value value, const char *why) {
+  if (pd->teleport) {
+    teleport_answered(pd, ok, why);
+    return;
+  }
   Node *n = pd->node;
-  idmap_remove(&n->pending, pd->request);
-  uv_timer_stop(&pd->timer);
-  uv_close((uv_handle_t *)&pd->timer, pending_freed);
+  pending_close(pd);
   Runtime *rt = n->rt;
   Program *p = pd->p;
   bool waiting = p->status == PS_BLOCKED && p->waiting_request == pd->request;
@@ -300,11 +338,39 @@ static Symbol *remote_locate(void *ctx, uint64_t id) {
   return m == n->name ? NULL : m;
 }
 
-static const RemoteOps remote_ops = { .call = remote_call, .move = remote_move, .locate = remote_locate };
+/* RemoteOps.teleport: sends program [p], suspended at its teleport, to
+ * [machine], a node of ours. */
+static uint64_t remote_teleport(void *ctx, Program *p, Symbol *machine, const char **why) {
+  Node *n = ctx;
+  Conn *c = conn_to(n, machine);
+  if (!c) {
+    *why = "teleport: the machine is not connected";
+    return 0;
+  }
+  if (!c->ours) {
+    *why = "teleport: the machine is not an avm node (it cannot run our programs)";
+    return 0;
+  }
+  Buf text = { 0 };
+  cont_capture(&n->code, p, &text);
+  uint64_t request = ++n->next_request;
+  WireMsg m = { .kind = MSG_TELEPORT, .request_id = request, .sender_machine = n->name_str,
+                .continuation = v_string(text.p, text.n).as.str };
+  buf_free(&text);
+  if (!conn_send(c, &m)) {
+    *why = "teleport: the program could not be sent";
+    return 0;
+  }
+  await(n, c, request, p, 0, machine)->teleport = true;
+  return request;
+}
+
+static const RemoteOps remote_ops = { .call = remote_call, .move = remote_move, .locate = remote_locate,
+                                      .teleport = remote_teleport };
 
 static void answer(Node *n, WireMsg *m) {
   Pending *pd = idmap_get(&n->pending, m->request_id);
-  if (!pd) return;  /* timed out already, or never ours */
+  if (!pd || pd->away) return;  /* timed out already, or never ours */
   if (m->result.ok) {
     pending_end(pd, true, m->result.value, NULL);
   } else {
@@ -413,6 +479,63 @@ static void take_object(Node *n, Conn *c, WireMsg *m) {
   reply(n, c->serial, m->request_id, true, v_bool(true), NULL);
 }
 
+/* {===== Programs that teleport here =====} */
+
+/* A program that came here has ended: its outcome goes back to the
+ * machine it came from (which may have it from further back). */
+static void teleported_done(Runtime *rt, Program *p) {
+  (void)rt;
+  Served *s = p->done_ctx;
+  Node *n = s->node;
+  Conn *c = net_conn(n->net, s->conn);
+  if (!c) {
+    net_log(n->net, "a teleported program has ended, but the machine it came from is gone: its outcome is lost");
+    return;
+  }
+  Buf text = { 0 };
+  cont_outcome(&n->code, p, &text);
+  WireMsg m = { .kind = MSG_TELEPORT_DONE, .request_id = s->request, .outcome = v_string(text.p, text.n).as.str };
+  buf_free(&text);
+  conn_send(c, &m);
+}
+
+static void take_program(Node *n, Conn *c, WireMsg *m) {
+  if (m->sender_machine) learn(n, c, sym_intern(m->sender_machine->data, m->sender_machine->len), 0);
+  char err[WIRE_ERR_MAX];
+  Program *p = cont_resume(&n->code, m->continuation, err, sizeof err);
+  if (!p) {
+    char why[WIRE_ERR_MAX + 32];
+    snprintf(why, sizeof why, "cannot take the program: %s", err);
+    reply(n, c->serial, m->request_id, false, v_nil(), why);
+    return;
+  }
+  Served *s = GC_MALLOC(sizeof *s);
+  *s = (Served){ .node = n, .request = m->request_id, .conn = c->serial };
+  p->on_done = teleported_done;
+  p->done_ctx = s;
+  p->detached = true;
+  reply(n, c->serial, m->request_id, true, v_bool(true), NULL);
+  wake(n);
+}
+
+/* A program of ours that teleported has ended where it went. */
+static void program_back(Node *n, WireMsg *m) {
+  Pending *pd = idmap_get(&n->pending, m->request_id);
+  if (!pd || !pd->away) return;  /* not one of ours, or given up */
+  bool ok = false;
+  Value value = v_nil();
+  const char *error = NULL;
+  char err[WIRE_ERR_MAX];
+  if (!cont_read_outcome(&n->code, m->outcome, &ok, &value, &error, err, sizeof err)) {
+    char *msg = GC_MALLOC_ATOMIC(WIRE_ERR_MAX + 64);
+    snprintf(msg, WIRE_ERR_MAX + 64, "the program's outcome cannot be read: %s", err);
+    error = msg;
+  }
+  pending_close(pd);
+  rt_end_elsewhere(n->rt, pd->p, ok, value, error);
+  wake(n);
+}
+
 /* {===== The peers =====} */
 
 /* The greeting of a node of ours: destroy_notify of object 0, which names
@@ -479,6 +602,8 @@ static void on_message(Net *net, Conn *c, WireMsg *m) {
       break;
     }
     case MSG_MOVE: take_object(n, c, m); break;
+    case MSG_TELEPORT: take_program(n, c, m); break;
+    case MSG_TELEPORT_DONE: program_back(n, m); break;
     case MSG_PONG:
     case MSG__COUNT: break;
   }
@@ -628,6 +753,9 @@ int node_run(VM *vm, const NodeOptions *o) {
   n->serve = serve_procedure(vm, o->diag);
   for (size_t j = 0; j < o->nload; j++) rt_load_module(rt, o->load[j], stderr);
   if (o->run) rt_load_module(rt, o->run, stderr);
+  codebase_init(&n->code, rt, o->allow_unsafe);
+  for (size_t j = 0; j < o->nload; j++) codebase_add(&n->code, o->load[j]);
+  if (o->run) codebase_add(&n->code, o->run);
   /* The loaded modules' own programs run first, to their end: their
    * definitions, and the objects they create, are there before any peer
    * is served. */

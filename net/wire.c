@@ -25,7 +25,7 @@ static const unsigned char msg_scope[MSG__COUNT] = {
 #include "net/messages.def"
 };
 
-typedef enum FieldKind { FK_U64, FK_VALUE, FK_STR, FK_RESULT } FieldKind;
+typedef enum FieldKind { FK_U64, FK_VALUE, FK_STR, FK_RESULT, FK_JSON } FieldKind;
 
 static const FieldKind field_kind[WF__COUNT] = {
 #define WIRE_FIELD(field, kind) FK_##kind,
@@ -99,6 +99,12 @@ static void encode_field(Buf *out, const WireMsg *m, WireField f) {
     case FK_VALUE: v_print_json(out, *(const Value *)slot); break;
     case FK_STR: encode_string(out, *(String *const *)slot); break;
     case FK_RESULT: encode_result(out, (const WireResult *)slot); break;
+    case FK_JSON: {
+      const String *s = *(String *const *)slot;
+      if (s) buf_put(out, s->data, s->len);
+      else buf_lit(out, "null");
+      break;
+    }
   }
 }
 
@@ -119,6 +125,7 @@ typedef struct Dec {
   size_t errlen;
   const char *msg;     /* the message's type, once known */
   const char *field;   /* the field being read, if any */
+  const WireProcs *procs;  /* builds procedures (a continuation), or NULL */
 } Dec;
 
 /* Writes the error, after "MSG: field "F": " as far as they are known. */
@@ -386,6 +393,35 @@ static bool untransferable(Dec *d, const char *tag, json_object *j, Value *out) 
   return fail(d, "%s values cannot be sent between machines", tag);
 }
 
+/* {"module": HASH, "proto": N, "up": [value...]}, in a continuation. */
+static bool dec_closure(Dec *d, const char *tag, json_object *j, Value *out) {
+  if (!d->procs) return untransferable(d, "Procedure", j, out);
+  json_object *module, *proto, *up;
+  if (!json_object_is_type(j, json_type_object) || !json_object_object_get_ex(j, "module", &module) ||
+      !json_object_object_get_ex(j, "proto", &proto) || !json_object_object_get_ex(j, "up", &up) ||
+      !json_object_is_type(module, json_type_string) || !json_object_is_type(up, json_type_array))
+    return fail(d, "%s: expected {\"module\": string, \"proto\": number, \"up\": [values]}", tag);
+  uint64_t index;
+  if (!get_u64(d, tag, proto, &index)) return false;
+  size_t n = json_object_array_length(up);
+  Value *ups = GC_MALLOC((n ? n : 1) * sizeof *ups);
+  for (size_t i = 0; i < n; i++)
+    if (!decode_value(d, json_object_array_get_idx(up, i), &ups[i])) return false;
+  char why[WIRE_ERR_MAX];
+  if (!d->procs->closure(d->procs->ctx, json_object_get_string(module), index, ups, n, out, why, sizeof why))
+    return fail(d, "%s: %s", tag, why);
+  return true;
+}
+
+static bool dec_prim(Dec *d, const char *tag, json_object *j, Value *out) {
+  if (!d->procs) return untransferable(d, "Procedure", j, out);
+  if (!json_object_is_type(j, json_type_string)) return fail(d, "%s: expected a string, got %s", tag, describe(j));
+  char why[WIRE_ERR_MAX];
+  if (!d->procs->prim(d->procs->ctx, json_object_get_string(j), out, why, sizeof why))
+    return fail(d, "%s: %s", tag, why);
+  return true;
+}
+
 /* The tags of v_print_json whose value is an object {"Tag": payload}. */
 typedef bool (*TagDecoder)(Dec *d, const char *tag, json_object *j, Value *out);
 static const struct { const char *tag; TagDecoder decode; } object_tags[] = {
@@ -393,6 +429,7 @@ static const struct { const char *tag; TagDecoder decode; } object_tags[] = {
   { "Str", dec_str },     { "Sym", dec_sym },         { "List", dec_list },
   { "Pair", dec_pair },   { "Just", dec_just },       { "ObjectRef", dec_objref },
   { "TxRef", dec_txref }, { "Procedure", untransferable }, { "Program", untransferable },
+  { "Closure", dec_closure }, { "Prim", dec_prim },
 };
 
 /* The tags without a payload, written "Tag" (serde also reads {"Tag":
@@ -401,6 +438,7 @@ static bool decode_unit(Dec *d, const char *tag, size_t len, Value *out, bool *o
   if (is(tag, len, "Nothing")) *out = v_nothing();
   else if (is(tag, len, "Unit")) *out = v_unspec();
   else if (is(tag, len, "Opaque")) *ok = untransferable(d, "Opaque", NULL, out);
+  else if (is(tag, len, "Undefined") && d->procs) *out = v_undef();  /* a continuation's unset slot */
   else return false;
   return true;
 }
@@ -450,6 +488,12 @@ static bool decode_field(Dec *d, json_object *j, WireMsg *m, WireField f) {
     case FK_VALUE: return decode_value(d, j, (Value *)slot);
     case FK_STR: return get_string(d, NULL, j, (String **)slot);
     case FK_RESULT: return decode_result(d, j, (WireResult *)slot);
+    case FK_JSON: {
+      size_t len;
+      const char *text = json_object_to_json_string_length(j, JSON_C_TO_STRING_PLAIN, &len);
+      *(String **)slot = v_string(text, len).as.str;
+      return true;
+    }
   }
   return false;
 }
@@ -485,11 +529,26 @@ static bool decode_msg(Dec *d, json_object *j, WireMsg *out) {
   return true;
 }
 
+bool wire_json_parse(const char *text, size_t len, json_object **out, char *err, size_t errlen) {
+  Dec d = { err, errlen, NULL, NULL, NULL };
+  if (errlen) err[0] = '\0';
+  if (!parse(&d, text, len, out)) return false;
+  if (check_text(&d, text, len)) return true;
+  json_object_put(*out);
+  return false;
+}
+
+bool wire_json_value(json_object *j, const WireProcs *procs, Value *out, char *err, size_t errlen) {
+  Dec d = { err, errlen, NULL, NULL, procs };
+  if (errlen) err[0] = '\0';
+  return decode_value(&d, j, out);
+}
+
 bool wire_decode(const char *json, size_t len, WireMsg *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   out->kind = MSG__COUNT;
   if (errlen) err[0] = '\0';
-  Dec d = { err, errlen, NULL, NULL };
+  Dec d = { err, errlen, NULL, NULL, NULL };
   json_object *j = NULL;
   if (!parse(&d, json, len, &j)) return false;
   bool ok = check_text(&d, json, len) && decode_msg(&d, j, out);

@@ -80,6 +80,7 @@ typedef struct WireResult {
 #define WIRE_CTYPE_VALUE Value
 #define WIRE_CTYPE_STR String *   /* NULL is written as "" */
 #define WIRE_CTYPE_RESULT WireResult
+#define WIRE_CTYPE_JSON String *  /* JSON text, passed through (NULL: null) */
 
 /* One message: [kind] says which of the fields are its own (messages.def);
  * the others are not read or written. */
@@ -109,6 +110,26 @@ void wire_encode(Buf *out, const WireMsg *m);
  * fields decoded so far, in wire order, so a node can answer a call whose
  * input it cannot take (WIRE_HAS(out, request_id)). */
 bool wire_decode(const char *json, size_t len, WireMsg *out, char *err, size_t errlen);
+
+/* {===== Values with procedures: continuations =====}
+ * A program's continuation (net/continuation.c) travels as JSON text in a
+ * JSON field; its values may hold procedures, written
+ * {"Closure":{"module":HASH,"proto":N,"up":[...]}} and {"Prim":NAME}.
+ * Decoding them needs the receiver's code: [procs] builds them (in
+ * messages, without it, they are refused as "Procedure" is). */
+struct json_object;
+typedef struct WireProcs {
+  void *ctx;
+  bool (*closure)(void *ctx, const char *module, uint64_t proto, const Value *up, size_t nup, Value *out,
+                  char *err, size_t errlen);
+  bool (*prim)(void *ctx, const char *name, Value *out, char *err, size_t errlen);
+} WireProcs;
+
+/* Parses JSON text as wire_decode does (strictly, nesting bounded); the
+ * caller frees the tree with json_object_put. */
+bool wire_json_parse(const char *text, size_t len, struct json_object **out, char *err, size_t errlen);
+/* Reads the tagged value [j]; [procs] may be NULL. */
+bool wire_json_value(struct json_object *j, const WireProcs *procs, Value *out, char *err, size_t errlen);
 
 /* {===== Frames =====} */
 

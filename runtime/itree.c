@@ -104,10 +104,11 @@ static void act_pop(Program *p) {
   p->nacts--;
 }
 
-static Program *new_program(Runtime *rt, Value fn, const Value *args, int argc, Symbol *controller) {
+/* A program around fiber [f], in the scheduler's ring. */
+static Program *program_of(Runtime *rt, Fiber *f, Symbol *controller) {
   Program *p = GC_MALLOC(sizeof *p);
   p->id = rt->next_program++;
-  p->fiber = fiber_new(rt->vm, fn, args, argc);
+  p->fiber = f;
   Activation *root = act_push(p);
   if (!root) abort();
   root->input = v_nothing();
@@ -125,6 +126,10 @@ static Program *new_program(Runtime *rt, Value fn, const Value *args, int argc, 
     rt->programs->next = p;
   }
   return p;
+}
+
+static Program *new_program(Runtime *rt, Value fn, const Value *args, int argc, Symbol *controller) {
+  return program_of(rt, fiber_new(rt->vm, fn, args, argc), controller);
 }
 
 Program *rt_spawn(Runtime *rt, Program *parent, Value thunk) {
@@ -465,11 +470,33 @@ static Program *unlink_program(Runtime *rt, Program *p) {
   return q;
 }
 
-Program *rt_start(Runtime *rt, Value fn, const Value *args, int argc) {
-  Program *p = new_program(rt, fn, args, argc, rt->machine);
-  rt->programs = p;  /* the next one goes after it: started programs run first come, first served */
+/* The next one goes after it: started programs run first come, first
+ * served. */
+static Program *enqueue(Runtime *rt, Program *p) {
+  rt->programs = p;
   if (!rt->current) rt->current = p;
   return p;
+}
+
+Program *rt_start(Runtime *rt, Value fn, const Value *args, int argc) {
+  return enqueue(rt, new_program(rt, fn, args, argc, rt->machine));
+}
+
+Program *rt_adopt(Runtime *rt, Fiber *f, Symbol *controller, Value response) {
+  Program *p = enqueue(rt, program_of(rt, f, controller ? controller : rt->machine));
+  p->has_response = true;
+  p->response = response;
+  return p;
+}
+
+void rt_end_elsewhere(Runtime *rt, Program *p, bool ok, Value result, const char *error) {
+  p->waiting_request = 0;
+  if (ok) {
+    p->result = result;
+    finish_program(rt, p, PS_DONE);
+  } else {
+    end_failed(rt, p, (VMError){ .msg = error, .irritants = v_nil() });
+  }
 }
 
 bool rt_run_ready(Runtime *rt, int64_t steps) {

@@ -23,6 +23,14 @@ static bool machine_arg(Runtime *rt, Program *p, const char *who, Value v) {
 HResult h_TELEPORT(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)argc;
   if (p->tx) return rt_error(p, AE_TELEPORT_DURING_TX, "teleport inside transaction %llu", (unsigned long long)p->tx->id), H_ERROR;
+  if (rt->remote && args[0].tag == T_SYM && args[0].as.sym != rt->machine) {
+    /* The whole program moves, so it must be at its own level: a callee
+     * that moved would leave its caller's activation behind. */
+    if (rt_in_call(p))
+      return rt_error(p, AE_INVALID_MACHINE_TRANSFER, "teleport to machine %s inside a call of obj:%llu: only a program's own level can move to another machine",
+                      args[0].as.sym->name, (unsigned long long)act_self_id(p->act)), H_ERROR;
+    return rt_teleport_remote(rt, p, args[0].as.sym, out);
+  }
   if (!machine_arg(rt, p, "teleport", args[0])) return H_ERROR;
   rt_log(rt, p, EV_EXECUTION_MOVED, 0, v_sym(p->act->machine), args[0], true);
   p->act->machine = args[0].as.sym;

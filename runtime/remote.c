@@ -20,17 +20,29 @@ HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Va
   return H_SWITCHED;
 }
 
-HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out) {
-  const char *why = NULL;
-  uint64_t request = rt->remote->move(rt->remote_ctx, p, o, machine, &why);
+/* [p] waits for the answer to [request]; with none (0), it is told
+ * false at once, and why is traced. */
+static HResult await_answer(Runtime *rt, Program *p, uint64_t request, uint64_t id, const char *why, Value *out) {
   if (!request) {
-    if (why) rt_log(rt, p, EV_ERROR_OCCURRED, o->id, v_cstring(why), v_nil(), false);
+    if (why) rt_log(rt, p, EV_ERROR_OCCURRED, id, v_cstring(why), v_nil(), false);
     *out = v_bool(false);
     return H_DONE;
   }
   p->status = PS_BLOCKED;
   p->waiting_request = request;
   return H_SWITCHED;
+}
+
+HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out) {
+  const char *why = NULL;
+  uint64_t request = rt->remote->move(rt->remote_ctx, p, o, machine, &why);
+  return await_answer(rt, p, request, o->id, why, out);
+}
+
+HResult rt_teleport_remote(Runtime *rt, Program *p, Symbol *machine, Value *out) {
+  const char *why = NULL;
+  uint64_t request = rt->remote->teleport(rt->remote_ctx, p, machine, &why);
+  return await_answer(rt, p, request, 0, why, out);
 }
 
 void rt_resume(Program *p, Value response) {

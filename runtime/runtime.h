@@ -244,6 +244,14 @@ Program *rt_start(Runtime *rt, Value fn, const Value *args, int argc);
 bool rt_run_ready(Runtime *rt, int64_t steps);
 /* Program [p], blocked on a remote call, goes on with [response]. */
 void rt_resume(Program *p, Value response);
+/* A program that came from another machine (teleport): fiber [f],
+ * suspended at the teleport, goes on here with [response]; its root runs
+ * as [controller] (NULL: this machine's). */
+Program *rt_adopt(Runtime *rt, Fiber *f, Symbol *controller, Value response);
+/* Program [p], blocked while it runs on another machine (it teleported),
+ * has ended there: with [result] when [ok], else failed with [error] (a
+ * GC string). */
+void rt_end_elsewhere(Runtime *rt, Program *p, bool ok, Value result, const char *error);
 
 /* {===== Shared by the handler families =====} */
 
@@ -338,6 +346,11 @@ struct RemoteOps {
   uint64_t (*move)(void *ctx, Program *p, Object *o, Symbol *machine, const char **why);
   /* The machine that holds [id], an object not in this store, or NULL. */
   Symbol *(*locate)(void *ctx, uint64_t id);
+  /* Sends program [p], suspended at a teleport, to go on on [machine];
+   * returns the request id of the answer, or 0 (*why: the reason) when it
+   * cannot go there.  Once there, [p] stays blocked here until it ends
+   * there (rt_end_elsewhere). */
+  uint64_t (*teleport)(void *ctx, Program *p, Symbol *machine, const char **why);
 };
 
 /* h_CALL of an object this store does not have: the call goes to the
@@ -347,6 +360,9 @@ HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Va
 /* move-object of [o], here, to [machine], another machine: [p] waits
  * until the other machine has taken it (true) or not (false). */
 HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out);
+/* teleport of [p] to [machine], another machine: [p] waits until the
+ * other machine has taken it (true there) or not (false here). */
+HResult rt_teleport_remote(Runtime *rt, Program *p, Symbol *machine, Value *out);
 /* A program that serves a call of object [target] with [input] for object
  * [sender] of machine [machine]: it runs [serve] (a procedure of two
  * arguments that calls the first with the second), with [sender] in

@@ -21,6 +21,7 @@ void prelude_load(VM *vm) {
   Module *m = comp_source(&d, vm, name, prelude_src, sizeof prelude_src - 1, &opt);
   if (!m) abort();
   vm_link(vm, m);
+  vm->prelude = m;
   Fiber *f = fiber_new(vm, proto_main_closure(m), NULL, 0);
   VMStatus st;
   while ((st = vm_run(f)) == VM_TAU) {}

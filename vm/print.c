@@ -230,7 +230,9 @@ static void push_task(JTask **st, size_t *n, size_t *cap, JTask t) {
   (*st)[(*n)++] = t;
 }
 
-void v_print_json(Buf *out, Value v) {
+void v_print_json(Buf *out, Value v) { v_print_json_with(out, v, NULL); }
+
+void v_print_json_with(Buf *out, Value v, const JsonProcs *procs) {
   static const char list_rest[] = "";
   size_t cap = 16, n = 0;
   JTask *st = malloc(cap * sizeof *st);
@@ -262,6 +264,8 @@ void v_print_json(Buf *out, Value v) {
       buf_lit(out, "{\"Just\":");
       push_task(&st, &n, &cap, (JTask){ v_nil(), "}" });
       push_task(&st, &n, &cap, (JTask){ v_from_just(t.v), NULL });
+    } else if (procs && (v_is_proc(t.v) || t.v.tag == T_UNDEF)) {
+      procs->write(procs->ctx, out, t.v);
     } else {
       json_atom(out, t.v);
     }

@@ -156,6 +156,14 @@ static inline bool v_contains_proc(Value v) {
 void v_print(Buf *out, Value v, bool display);
 /* The tagged JSON encoding of a value (the reference's Val, and ours). */
 void v_print_json(Buf *out, Value v);
+/* The same, with procedures and undefined slots written by [procs] (a
+ * continuation on the wire, net/continuation.c) instead of as
+ * {"Procedure": name} and "Opaque". */
+typedef struct JsonProcs {
+  void (*write)(void *ctx, Buf *out, Value proc);
+  void *ctx;
+} JsonProcs;
+void v_print_json_with(Buf *out, Value v, const JsonProcs *procs);
 void v_write(FILE *out, Value v);
 void v_display(FILE *out, Value v);
 /* Appends the printed form to a malloc'd buffer; returns a GC string. */

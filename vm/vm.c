@@ -72,7 +72,7 @@ VM *vm_new(void) {
 
 void vm_link(VM *vm, Module *m) {
   if (m->linked) return;
-  size_t *slots = malloc((m->nglobals + 1) * sizeof *slots);
+  size_t *slots = GC_MALLOC_ATOMIC((m->nglobals + 1) * sizeof *slots);
   if (!slots) abort();
   for (uint32_t g = 0; g < m->nglobals; g++) {
     slots[g] = vm_global_slot(vm, m->globals[g]);
@@ -85,7 +85,7 @@ void vm_link(VM *vm, Module *m) {
       if (in->op == OP_GETGLOBAL || in->op == OP_DEFGLOBAL) in->bx = (int32_t)slots[in->bx];
     }
   }
-  free(slots);
+  m->slots = slots;
   m->linked = true;
 }
 
@@ -172,6 +172,56 @@ Fiber *fiber_copy(const Fiber *src) {
   memcpy(f->stack, src->stack, src->stack_cap * sizeof(Value));
   memcpy(f->frames, src->frames, src->nframes * sizeof(Frame));
   if (src->vis_args) f->vis_args = f->stack + (src->vis_args - src->stack);
+  fiber_update_frame_limit(f);
+  return f;
+}
+
+static bool restore_fails(char *err, size_t errlen, const char *what, size_t k) {
+  snprintf(err, errlen, "frame %zu: %s", k, what);
+  return false;
+}
+
+/* Whether [frames] fit [nstack] values and their code: each frame runs a
+ * closure whose registers lie inside the stack above the last frame's,
+ * at an instruction of its code. */
+static bool frames_fit(const Frame *frames, size_t nframes, size_t nstack, char *err, size_t errlen) {
+  size_t floor = 0;
+  for (size_t k = 0; k < nframes; k++) {
+    const Frame *fr = &frames[k];
+    if (!fr->cl) return restore_fails(err, errlen, "not a procedure", k);
+    const Proto *p = fr->cl->p;
+    if (fr->base <= floor || fr->base > nstack || nstack - fr->base < p->nregs)
+      return restore_fails(err, errlen, "its registers are outside the stack", k);
+    size_t pc = (size_t)(fr->pc - p->code);
+    if (pc == 0 || pc >= p->ncode) return restore_fails(err, errlen, "its instruction is outside its code", k);
+    floor = fr->base;
+  }
+  return true;
+}
+
+Fiber *fiber_restore(VM *vm, const Frame *frames, size_t nframes, const Value *stack, size_t nstack, size_t dest,
+                     bool returns, char *err, size_t errlen) {
+  if (nframes == 0 || nframes > vm->max_depth) {
+    snprintf(err, errlen, "%zu frames (from 1 to %zu)", nframes, vm->max_depth);
+    return NULL;
+  }
+  if (!frames_fit(frames, nframes, nstack, err, errlen)) return NULL;
+  if (dest >= nstack) {
+    snprintf(err, errlen, "the response register %zu is outside the stack of %zu", dest, nstack);
+    return NULL;
+  }
+  Fiber *f = GC_MALLOC(sizeof *f);
+  memset(f, 0, sizeof *f);
+  f->vm = vm;
+  fiber_alloc(f, nstack + 64, nframes + 8);
+  memcpy(f->stack, stack, nstack * sizeof(Value));
+  memcpy(f->frames, frames, nframes * sizeof(Frame));
+  f->nframes = nframes;
+  f->status = VM_VIS;
+  f->vis_dest = dest;
+  f->vis_returns = returns;
+  f->result = v_unspec();
+  f->error.irritants = v_nil();
   fiber_update_frame_limit(f);
   return f;
 }

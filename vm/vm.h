@@ -69,6 +69,8 @@ struct Module {
   Decl *decls;
   uint32_t ndecls;
   bool linked;
+  size_t *slots;       /* once linked: module global index -> VM global slot,
+                          which the code's global instructions now name */
 };
 
 /* The process-wide global environment: a slot per global name. */
@@ -156,6 +158,7 @@ struct VM {
   int64_t slice;       /* budget per run when > 0 (Tau steps) */
   int exit_requested;  /* (exit n): n+1, else 0 */
   uint64_t executed;   /* VM instructions run in the metered loop (vm->slice > 0) so far */
+  Module *prelude;     /* the prelude's code: the same in every VM of this build */
 };
 
 #define AVM_DEFAULT_MAX_DEPTH 2000000
@@ -175,6 +178,14 @@ void vm_link(VM *vm, Module *m);
 /* A fresh fiber that will run closure [fn] with no arguments. */
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc);
 Fiber *fiber_copy(const Fiber *f);
+/* A fiber suspended at an AVM instruction, rebuilt from its parts (a
+ * continuation that came from another machine): [frames] over [stack],
+ * the response to go to stack[dest] (returned at once when [returns]).
+ * Everything is checked against the code, so a hostile sender cannot make
+ * the VM read or write outside the stack; NULL with a message if it does
+ * not fit. */
+Fiber *fiber_restore(VM *vm, const Frame *frames, size_t nframes, const Value *stack, size_t nstack, size_t dest,
+                     bool returns, char *err, size_t errlen);
 /* The frame count past which a call must check for room or overflow. */
 static inline void fiber_update_frame_limit(Fiber *f) {
   f->frame_limit = f->frames_cap < f->vm->max_depth ? f->frames_cap : f->vm->max_depth;
