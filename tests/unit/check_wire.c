@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json.h>
 #include "net/wire.h"
 
 /* {===== Helpers =====} */
@@ -163,6 +164,9 @@ static const char *const expected_json[MSG__COUNT] = {
   [MSG_MOVE] = "{\"type\":\"move\",\"request_id\":11,\"object_id\":16,\"behavior\":\"counter\",\"state\":{\"List\":["
                "{\"Nat\":1}]},\"creating_controller\":\"alice\",\"controller\":\"bob\",\"version\":20,\"calls\":21,"
                "\"sender_machine\":\"m\xc3\xa9\\\"x\"}",
+  [MSG_TELEPORT] = "{\"type\":\"teleport\",\"request_id\":11,\"sender_machine\":\"m\xc3\xa9\\\"x\","
+                   "\"continuation\":{\"frames\":[[1,2,3]],\"dest\":4}}",
+  [MSG_TELEPORT_DONE] = "{\"type\":\"teleport_done\",\"request_id\":11,\"outcome\":{\"error\":\"no\"}}",
 };
 
 static WireMsg full_message(WireKind kind) {
@@ -177,6 +181,8 @@ static WireMsg full_message(WireKind kind) {
   m.controller = str("bob");
   m.version = 20;
   m.calls = 21;
+  m.continuation = str("{\"frames\":[[1,2,3]],\"dest\":4}");
+  m.outcome = str("{\"error\":\"no\"}");
   return m;
 }
 
@@ -191,6 +197,7 @@ static uint32_t fields_of(WireKind kind) {
 #define SAME_U64(a, b) ck_assert_uint_eq(a, b)
 #define SAME_VALUE(a, b) ck_assert(v_equal(a, b))
 #define SAME_STR(a, b) ck_assert(same_string(a, b))
+#define SAME_JSON(a, b) ck_assert(same_string(a, b))
 #define SAME_RESULT(a, b)                                          \
   do {                                                             \
     ck_assert_int_eq((a).ok, (b).ok);                              \
@@ -245,6 +252,8 @@ START_TEST(test_names_and_scopes) {
   ck_assert(wire_msg_ours_only(MSG_PING));
   ck_assert(wire_msg_ours_only(MSG_PONG));
   ck_assert(wire_msg_ours_only(MSG_MOVE));
+  ck_assert(wire_msg_ours_only(MSG_TELEPORT));
+  ck_assert(wire_msg_ours_only(MSG_TELEPORT_DONE));
   ck_assert(!wire_msg_ours_only(MSG__COUNT));
 }
 END_TEST
@@ -350,6 +359,12 @@ START_TEST(test_values_we_refuse) {
                    "call: field \"input\": Program values cannot be sent between machines");
   ck_assert_str_eq(failure(call_with("\"Opaque\"")),
                    "call: field \"input\": Opaque values cannot be sent between machines");
+  /* A continuation's procedures and unset slots, outside one. */
+  ck_assert_str_eq(failure(call_with("{\"Closure\":{\"module\":\"0123456789abcdef\",\"proto\":1,\"up\":[]}}")),
+                   "call: field \"input\": Procedure values cannot be sent between machines");
+  ck_assert_str_eq(failure(call_with("{\"Prim\":\"car\"}")),
+                   "call: field \"input\": Procedure values cannot be sent between machines");
+  ck_assert_str_eq(failure(call_with("\"Undefined\"")), "call: field \"input\": unknown value tag \"Undefined\"");
   /* Deep inside a value too. */
   ck_assert_str_eq(failure(call_with("{\"List\":[{\"Nat\":1},{\"Just\":{\"Program\":3}}]}")),
                    "call: field \"input\": Program values cannot be sent between machines");
@@ -357,6 +372,57 @@ START_TEST(test_values_we_refuse) {
    * can be given without a VM. */
   WireMsg m = call_of(v_ref(T_HANDLE, 3));
   ck_assert_str_eq(failure(encoded(&m)), "call: field \"input\": Program values cannot be sent between machines");
+}
+END_TEST
+
+/* With a resolver (a continuation), procedures and unset slots are read:
+ * the resolver gets each closure's module, proto and upvalues (read
+ * first), and its refusal becomes the error. */
+static bool stub_closure(void *ctx, const char *module, uint64_t proto, const Value *up, size_t nup, Value *out,
+                         char *err, size_t errlen) {
+  (void)ctx;
+  if (strcmp(module, "0123456789abcdef") != 0) return snprintf(err, errlen, "unknown module %s", module), false;
+  Value l = v_nil();
+  for (size_t i = nup; i-- > 0;) l = v_cons(up[i], l);
+  *out = v_cons(v_int((int64_t)proto), l);  /* (proto up...) stands for the closure */
+  return true;
+}
+
+static bool stub_prim(void *ctx, const char *name, Value *out, char *err, size_t errlen) {
+  (void)ctx;
+  if (strcmp(name, "car") != 0) return snprintf(err, errlen, "no primitive %s", name), false;
+  *out = v_prim(0);
+  return true;
+}
+
+START_TEST(test_continuation_values) {
+  WireProcs procs = { NULL, stub_closure, stub_prim };
+  const char *text = "{\"List\":[{\"Closure\":{\"module\":\"0123456789abcdef\",\"proto\":7,\"up\":[{\"Nat\":1},"
+                     "{\"Prim\":\"car\"}]}},\"Undefined\"]}";
+  struct json_object *j;
+  char err[WIRE_ERR_MAX];
+  ck_assert(wire_json_parse(text, strlen(text), &j, err, sizeof err));
+  Value v;
+  ck_assert_msg(wire_json_value(j, &procs, &v, err, sizeof err), "%s", err);
+  json_object_put(j);
+  ck_assert_str_eq(v_write_to_string(v, false), "((7 1 #<procedure +>) #<undefined>)");
+  text = "{\"Closure\":{\"module\":\"ffffffffffffffff\",\"proto\":7,\"up\":[]}}";
+  ck_assert(wire_json_parse(text, strlen(text), &j, err, sizeof err));
+  ck_assert(!wire_json_value(j, &procs, &v, err, sizeof err));
+  ck_assert_str_eq(err, "Closure: unknown module ffffffffffffffff");
+  json_object_put(j);
+  text = "{\"Closure\":{\"module\":\"0123456789abcdef\",\"up\":[]}}";
+  ck_assert(wire_json_parse(text, strlen(text), &j, err, sizeof err));
+  ck_assert(!wire_json_value(j, &procs, &v, err, sizeof err));
+  ck_assert_str_eq(err, "Closure: expected {\"module\": string, \"proto\": number, \"up\": [values]}");
+  json_object_put(j);
+  text = "{\"Prim\":\"cdr\"}";
+  ck_assert(wire_json_parse(text, strlen(text), &j, err, sizeof err));
+  ck_assert(!wire_json_value(j, &procs, &v, err, sizeof err));
+  ck_assert_str_eq(err, "Prim: no primitive cdr");
+  json_object_put(j);
+  ck_assert(!wire_json_parse("{\"a\":", 5, &j, err, sizeof err));
+  ck_assert_str_eq(err, "malformed JSON at byte 5: unexpected end of data");
 }
 END_TEST
 
@@ -860,6 +926,7 @@ static Suite *wire_suite(void) {
   tcase_add_test(tc, test_reference_values_decode);
   tcase_add_test(tc, test_values_we_refuse);
   tcase_add_test(tc, test_value_errors);
+  tcase_add_test(tc, test_continuation_values);
   tcase_add_test(tc, test_decoded_values_survive_collection);
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");
