@@ -352,6 +352,19 @@ static bool read_u64(Reader *r, json_object *j, const char *what, uint64_t *out)
   return true;
 }
 
+/* Whether this machine already declares something [m] declares: other
+ * code under that name, which the module must not replace (the objects
+ * here run it), nor be run without. */
+static Symbol *declared_here(Runtime *rt, const Module *m) {
+  for (uint32_t j = 0; j < m->ndecls; j++) {
+    Symbol *name = m->decls[j].name;
+    if (m->decls[j].kind == DECL_BEHAVIOR && rt_has_behavior(rt, name)) return name;
+    for (size_t k = 0; m->decls[j].kind == DECL_PURE && k < rt->npures; k++)
+      if (rt->pures[k].name == name && rt->pures[k].proc.tag == T_CLOSURE) return name;
+  }
+  return NULL;
+}
+
 /* Takes the module of bytecode [b64text] claimed to hash to [h]. */
 static bool take_module(Reader *r, uint64_t h, json_object *b64text) {
   Runtime *rt = r->cb->rt;
@@ -367,6 +380,10 @@ static bool take_module(Reader *r, uint64_t h, json_object *b64text) {
     return rfail(r, "module %016llx uses unsafe instructions (this node runs without --allow-unsafe)",
                  (unsigned long long)h);
   if (module_hash(m) != h) return rfail(r, "module %016llx: the bytecode has another hash", (unsigned long long)h);
+  Symbol *clash = declared_here(rt, m);
+  if (clash)
+    return rfail(r, "module %016llx declares %s, which this machine declares with other code", (unsigned long long)h,
+                 clash->name);
   vm_link(rt->vm, m);
   rt_load_module(rt, m, stderr);
   codebase_add(r->cb, m);

@@ -29,6 +29,17 @@ AVM
 run_node alpha2 --peer "beta2@127.0.0.1:$port_beta2" --run "$tmp/chain.avm" --exit-after-run
 check "a chain of teleports ends at home" "(alpha2 beta2 gamma 3)" "$(cat "$tmp/alpha2.out")"
 
+# A machine that declares a behavior of the same name with other code
+# does not take the program (its objects run their own code).
+start beta3 --load "$here/objects.avm"
+cat >"$tmp/clash.avm" <<'AVM'
+(behavior counter (m) m)
+(list (teleport 'beta3) (get-current-machine))
+AVM
+run_node alpha8 --peer "beta3@127.0.0.1:$port_beta3" --trace --run "$tmp/clash.avm" --exit-after-run
+check "a clash of behaviors: teleport gives #f" "(#f alpha8)" "$(cat "$tmp/alpha8.out")"
+check_grep "... and the trace says why" "error: teleport to machine beta3: remote error: cannot take the program: module [0-9a-f]* declares counter, which this machine declares with other code" "$tmp/alpha8.err"
+
 # A machine nobody is connected to: teleport gives #f, and the program stays.
 cat >"$tmp/nowhere.avm" <<'AVM'
 (list (teleport 'nowhere) (get-current-machine))
