@@ -6,7 +6,6 @@
 #define AVM_RUNTIME_H
 #include <signal.h>
 #include <stdio.h>
-#include "util/idmap.h"
 #include "vm/vm.h"
 
 /* {===== Errors and events =====} */
@@ -86,7 +85,8 @@ typedef struct Object {
 } Object;
 
 typedef struct Store {
-  IdMap objects;               /* id -> Object */
+  Object **slots;              /* open addressing by id; TOMBSTONE marks removals */
+  size_t cap, count, used;
   /* Told of every object that enters ([present]) or leaves the store, when
    * set: a node keeps its peers' directories in step (runtime/remote.c). */
   void (*watch)(void *ctx, Object *o, bool present);

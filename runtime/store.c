@@ -1,30 +1,78 @@
-/* runtime/store.c — the object store: the objects by id (an IdMap, so
- * lookups, inserts and removals are O(1) and a commit's cost does not
- * depend on how many objects exist), and who is told of the changes. */
+/* runtime/store.c — the object store: a hash table from object id to
+ * Object, with removals as tombstones.  Lookups, inserts and removals are
+ * O(1), so a commit's cost does not depend on how many objects exist. */
 #include <gc.h>
 #include <stdlib.h>
+#include <string.h>
 #include "runtime/runtime.h"
 
-Object *store_get(const Store *s, uint64_t id) { return idmap_get(&s->objects, id); }
+#define TOMBSTONE ((Object *)1)
+
+static size_t slot_of(uint64_t id, size_t cap) {
+  uint64_t h = id * 0x9E3779B97F4A7C15ull;
+  return (size_t)(h >> 32) & (cap - 1);
+}
+
+Object *store_get(const Store *s, uint64_t id) {
+  if (!s->cap) return NULL;
+  for (size_t j = slot_of(id, s->cap);; j = (j + 1) & (s->cap - 1)) {
+    Object *o = s->slots[j];
+    if (!o) return NULL;
+    if (o != TOMBSTONE && o->id == id) return o;
+  }
+}
+
+static void grow(Store *s) {
+  size_t cap = s->cap ? s->cap * 2 : 64;
+  while (s->count * 4 >= cap) cap *= 2;
+  Object **old = s->slots;
+  size_t oldcap = s->cap;
+  s->slots = GC_MALLOC(cap * sizeof *s->slots);
+  s->cap = cap;
+  s->used = s->count;
+  for (size_t j = 0; j < oldcap; j++) {
+    Object *o = old[j];
+    if (!o || o == TOMBSTONE) continue;
+    size_t k = slot_of(o->id, cap);
+    while (s->slots[k]) k = (k + 1) & (cap - 1);
+    s->slots[k] = o;
+  }
+}
 
 void store_put(Store *s, Object *o) {
-  if (!idmap_put(&s->objects, o->id, o) && s->watch) s->watch(s->watch_ctx, o, true);
+  if ((s->used + 1) * 2 >= s->cap) grow(s);  /* at most half full: short probes */
+  size_t j = slot_of(o->id, s->cap), tomb = SIZE_MAX;
+  for (;; j = (j + 1) & (s->cap - 1)) {
+    Object *x = s->slots[j];
+    if (!x) break;
+    if (x == TOMBSTONE) {
+      if (tomb == SIZE_MAX) tomb = j;
+      continue;
+    }
+    if (x->id == o->id) {
+      s->slots[j] = o;
+      return;
+    }
+  }
+  if (tomb != SIZE_MAX) j = tomb;
+  else s->used++;
+  s->slots[j] = o;
+  s->count++;
+  if (s->watch) s->watch(s->watch_ctx, o, true);
 }
 
 void store_remove(Store *s, uint64_t id) {
-  Object *o = idmap_remove(&s->objects, id);
-  if (o && s->watch) s->watch(s->watch_ctx, o, false);
-}
-
-typedef struct Listing {
-  Object **v;
-  size_t n;
-} Listing;
-
-static void list_one(void *ctx, uint64_t id, void *o) {
-  (void)id;
-  Listing *l = ctx;
-  l->v[l->n++] = o;
+  if (!s->cap) return;
+  for (size_t j = slot_of(id, s->cap);; j = (j + 1) & (s->cap - 1)) {
+    Object *o = s->slots[j];
+    if (!o) return;
+    if (o != TOMBSTONE && o->id == id) {
+      s->slots[j] = TOMBSTONE;
+      s->count--;
+      if (s->watch) s->watch(s->watch_ctx, o, false);
+      return;
+    }
+  }
 }
 
 static int by_id(const void *a, const void *b) {
@@ -33,9 +81,11 @@ static int by_id(const void *a, const void *b) {
 }
 
 size_t store_sorted(const Store *s, Object ***out) {
-  Listing l = { GC_MALLOC((s->objects.count + 1) * sizeof *l.v), 0 };
-  idmap_each(&s->objects, list_one, &l);
-  qsort(l.v, l.n, sizeof *l.v, by_id);
-  *out = l.v;
-  return l.n;
+  Object **v = GC_MALLOC((s->count + 1) * sizeof *v);
+  size_t n = 0;
+  for (size_t j = 0; j < s->cap; j++)
+    if (s->slots[j] && s->slots[j] != TOMBSTONE) v[n++] = s->slots[j];
+  qsort(v, n, sizeof *v, by_id);
+  *out = v;
+  return n;
 }

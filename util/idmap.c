@@ -35,7 +35,7 @@ static void grow(IdMap *m) {
   }
 }
 
-void *idmap_put(IdMap *m, uint64_t key, void *val) {
+void idmap_put(IdMap *m, uint64_t key, void *val) {
   if ((m->used + 1) * 2 >= m->cap) grow(m);
   size_t j = slot_of(key, m->cap), tomb = SIZE_MAX;
   for (;; j = (j + 1) & (m->cap - 1)) {
@@ -46,16 +46,14 @@ void *idmap_put(IdMap *m, uint64_t key, void *val) {
       continue;
     }
     if (s->key == key) {
-      void *was = s->val;
       s->val = val;
-      return was;
+      return;
     }
   }
   if (tomb != SIZE_MAX) j = tomb;
   else m->used++;
   m->slots[j] = (IdMapSlot){ key, val };
   m->count++;
-  return NULL;
 }
 
 void *idmap_remove(IdMap *m, uint64_t key) {
@@ -72,7 +70,7 @@ void *idmap_remove(IdMap *m, uint64_t key) {
   }
 }
 
-void idmap_each(const IdMap *m, void (*fn)(void *ctx, uint64_t key, void *val), void *ctx) {
+void idmap_each(IdMap *m, void (*fn)(void *ctx, uint64_t key, void *val), void *ctx) {
   for (size_t j = 0; j < m->cap; j++) {
     IdMapSlot *s = &m->slots[j];
     if (s->val && s->val != TOMBSTONE) fn(ctx, s->key, s->val);

@@ -21,12 +21,12 @@ typedef struct IdMap {
 
 /* The value of [key], or NULL. */
 void *idmap_get(const IdMap *m, uint64_t key);
-/* Sets [key] to [val] (not NULL); returns what it replaced, or NULL. */
-void *idmap_put(IdMap *m, uint64_t key, void *val);
+/* Sets [key] to [val] (not NULL), replacing what was there. */
+void idmap_put(IdMap *m, uint64_t key, void *val);
 /* Removes [key] and returns what it had, or NULL. */
 void *idmap_remove(IdMap *m, uint64_t key);
 /* Calls [fn] on every entry, in no particular order.  [fn] may remove the
  * entry it is given (and no other). */
-void idmap_each(const IdMap *m, void (*fn)(void *ctx, uint64_t key, void *val), void *ctx);
+void idmap_each(IdMap *m, void (*fn)(void *ctx, uint64_t key, void *val), void *ctx);
 
 #endif

@@ -104,30 +104,30 @@ START_TEST(test_store_100k) {
     objs[id - 1] = new_object(id, "cell");
     store_put(&s, objs[id - 1]);
   }
-  ck_assert_uint_eq(s.objects.count, NOBJ);
+  ck_assert_uint_eq(s.count, NOBJ);
   for (uint64_t id = 1; id <= NOBJ; id++) ck_assert_ptr_eq(store_get(&s, id), objs[id - 1]);
   ck_assert_ptr_null(store_get(&s, 0));
   ck_assert_ptr_null(store_get(&s, NOBJ + 1));
 
   /* Remove every odd id: the even ones stay findable past the tombstones. */
   for (uint64_t id = 1; id <= NOBJ; id += 2) store_remove(&s, id);
-  ck_assert_uint_eq(s.objects.count, NOBJ / 2);
+  ck_assert_uint_eq(s.count, NOBJ / 2);
   for (uint64_t id = 1; id <= NOBJ; id++) {
     if (id % 2) ck_assert_ptr_null(store_get(&s, id));
     else ck_assert_ptr_eq(store_get(&s, id), objs[id - 1]);
   }
   store_remove(&s, 1);  /* twice: no effect */
-  ck_assert_uint_eq(s.objects.count, NOBJ / 2);
+  ck_assert_uint_eq(s.count, NOBJ / 2);
 
   /* Putting an id again replaces its object; new ids reuse tombstones. */
   Object *again = new_object(2, "other");
   store_put(&s, again);
   ck_assert_ptr_eq(store_get(&s, 2), again);
-  ck_assert_uint_eq(s.objects.count, NOBJ / 2);
+  ck_assert_uint_eq(s.count, NOBJ / 2);
   for (uint64_t id = 1; id <= NOBJ; id += 2) store_put(&s, objs[id - 1]);
-  ck_assert_uint_eq(s.objects.count, NOBJ);
+  ck_assert_uint_eq(s.count, NOBJ);
   for (uint64_t id = NOBJ + 1; id <= 2 * NOBJ; id++) store_put(&s, new_object(id, "cell"));
-  ck_assert_uint_eq(s.objects.count, 2 * NOBJ);
+  ck_assert_uint_eq(s.count, 2 * NOBJ);
   ck_assert_ptr_eq(store_get(&s, 1), objs[0]);
   ck_assert_uint_eq(store_get(&s, 2 * NOBJ)->id, 2 * NOBJ);
 
@@ -136,8 +136,8 @@ START_TEST(test_store_100k) {
     for (uint64_t id = 1; id <= NOBJ; id++) store_remove(&s, id);
     for (uint64_t id = 1; id <= NOBJ; id++) store_put(&s, objs[id - 1]);
   }
-  ck_assert_uint_eq(s.objects.count, 2 * NOBJ);
-  ck_assert_uint_lt(s.objects.used, s.objects.cap);
+  ck_assert_uint_eq(s.count, 2 * NOBJ);
+  ck_assert_uint_lt(s.used, s.cap);
 
   /* store_sorted lists live objects in id order. */
   for (uint64_t id = NOBJ + 1; id <= 2 * NOBJ; id++) store_remove(&s, id);
@@ -177,7 +177,7 @@ START_TEST(test_journal_store_changes) {
   ck_assert_str_eq(a->controller->name, "local");
   ck_assert_ptr_null(store_get(&rt->store, 3));
   ck_assert_ptr_eq(store_get(&rt->store, 2), b);
-  ck_assert_uint_eq(rt->store.objects.count, 2);
+  ck_assert_uint_eq(rt->store.count, 2);
   ck_assert_uint_eq(journal_mark(p), mark);
 }
 END_TEST
@@ -367,7 +367,7 @@ START_TEST(test_store_through_programs) {
                    "(make 1000)",
                    &rt);
   ck_assert_int_eq(p->status, PS_DONE);
-  ck_assert_uint_eq(rt->store.objects.count, 1000);
+  ck_assert_uint_eq(rt->store.count, 1000);
   Object *o = store_get(&rt->store, 1);
   ck_assert_ptr_nonnull(o);
   ck_assert_str_eq(written(o->state), "(1000)");
@@ -706,11 +706,11 @@ START_TEST(test_session_carries_root) {
   ck_assert_str_eq(done(p), "(a b)");
   p = input(rt, p, "(behavior c (m) (set-state (list m)) m) (define o (create-obj 'c)) (call o 5)");
   ck_assert_str_eq(done(p), "(just 5)");
-  ck_assert_uint_eq(rt->store.objects.count, 0);  /* created inside the transaction */
+  ck_assert_uint_eq(rt->store.count, 0);  /* created inside the transaction */
   p = input(rt, p, "(commit-tx t)");
   ck_assert_str_eq(done(p), "#t");
   ck_assert_ptr_null(p->tx);
-  ck_assert_uint_eq(rt->store.objects.count, 1);
+  ck_assert_uint_eq(rt->store.count, 1);
   ck_assert_str_eq(written(store_get(&rt->store, 1)->state), "(5)");
   /* Finished inputs leave the scheduler's ring. */
   ck_assert_uint_eq(ring_size(rt), 1);
