@@ -83,15 +83,20 @@ static void put_pair(Buf *b, Value v) {
   memcpy(m->text, b->p + start, len);
 }
 
-/* Integers, booleans and small lists are most of the values a trace
- * prints: they skip the printer, or come from the memo. */
-static void put_value(Buf *b, Value v) {
+static void put_non_integer(Buf *b, Value v) {
   switch (v.tag) {
-    case T_INT: buf_i64(b, v.as.i); break;
     case T_BOOL: buf_put_padded(b, v.as.b ? "#t" : "#f", 2, 2); break;
     case T_PAIR: put_pair(b, v); break;
     default: v_print(b, v, false); break;
   }
+}
+
+/* Integers, booleans and small lists are most of the values a trace
+ * prints: they skip the printer, or come from the memo.  Integers, the
+ * most common, are tested for in line. */
+static inline void put_value(Buf *b, Value v) {
+  if (v.tag == T_INT) buf_i64(b, v.as.i);
+  else put_non_integer(b, v);
 }
 
 static void text_slot(Buf *b, const LogEntry *e, char slot) {
