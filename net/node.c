@@ -68,7 +68,10 @@ typedef struct Node {
   int status;                  /* the exit status */
 } Node;
 
-/* A call this node sent and waits for.  Holds a libuv timer, so it is
+/* What a request this node sent asks for. */
+typedef enum PendingKind { PK_CALL, PK_MOVE, PK_FETCH, PK_TELEPORT } PendingKind;
+
+/* A request this node sent and waits for.  Holds a libuv timer, so it is
  * uncollectable, and freed once the timer has closed. */
 typedef struct Pending {
   uv_timer_t timer;
@@ -79,9 +82,10 @@ typedef struct Pending {
   uint64_t target;
   Value input;
   Symbol *machine;
-  Object *moving;              /* a move-object's object (NULL: a call) */
-  bool teleport;               /* a teleport of [p] to [machine] */
-  bool away;                   /* ... taken there: [p] runs there until teleport_done */
+  PendingKind kind;
+  Object *moving;              /* PK_MOVE: the object */
+  bool away;                   /* PK_TELEPORT taken there: [p] runs there until teleport_done */
+  uint64_t fetch_conn, fetch_request;  /* PK_MOVE for a peer's fetch (no [p]): whom to answer */
 } Pending;
 
 /* A call served for a peer: where its answer goes. */
@@ -232,30 +236,41 @@ static void teleport_answered(Pending *pd, bool ok, const char *why) {
 
 /* Ends pending request [pd]: answered [ok] with [value], or failed
  * ([why] says why, for the trace). */
+static void reply(Node *n, uint64_t conn, uint64_t request, bool ok, Value v, const char *err);
+
 static void pending_end(Pending *pd, bool ok, Value value, const char *why) {
-  if (pd->teleport) {
+  if (pd->kind == PK_TELEPORT) {
     teleport_answered(pd, ok, why);
     return;
   }
   Node *n = pd->node;
   pending_close(pd);
   Runtime *rt = n->rt;
-  Program *p = pd->p;
-  bool waiting = p->status == PS_BLOCKED && p->waiting_request == pd->request;
   Object *o = pd->moving;
   if (o) {
     if (ok) idmap_put(&n->directory, o->id, pd->machine);
     else quietly(n, o, true);  /* it stays here */
   }
-  if (!waiting) return;  /* the program has ended meanwhile */
+  if (pd->fetch_request) {  /* moved for a peer's fetch: the answer is the peer's */
+    if (ok) rt_log(rt, NULL, EV_OBJECT_MOVED, o->id, v_sym(n->name), v_sym(pd->machine), true);
+    reply(n, pd->fetch_conn, pd->fetch_request, ok, v_bool(true), why);
+    return;
+  }
+  Program *p = pd->p;
+  if (p->status != PS_BLOCKED || p->waiting_request != pd->request) return;  /* it has ended meanwhile */
   if (!ok) {
+    static const char *const what[] = { [PK_CALL] = "call of", [PK_MOVE] = "move of", [PK_FETCH] = "fetch of" };
+    static const char *const where[] = { [PK_CALL] = "on", [PK_MOVE] = "to", [PK_FETCH] = "from" };
     char buf[512];
-    snprintf(buf, sizeof buf, "%s obj:%llu %s machine %s: %s", o ? "move of" : "call of",
-             (unsigned long long)pd->target, o ? "to" : "on", pd->machine->name, why);
+    snprintf(buf, sizeof buf, "%s obj:%llu %s machine %s: %s", what[pd->kind], (unsigned long long)pd->target,
+             where[pd->kind], pd->machine->name, why);
     rt_log(rt, p, EV_ERROR_OCCURRED, pd->target, v_cstring(buf), v_nil(), false);
-    rt_resume(p, o ? v_bool(false) : v_nothing());
-  } else if (o) {
+    rt_resume(p, pd->kind == PK_CALL ? v_nothing() : v_bool(false));
+  } else if (pd->kind == PK_MOVE) {
     rt_log(rt, p, EV_OBJECT_MOVED, o->id, v_sym(n->name), v_sym(pd->machine), true);
+    rt_resume(p, v_bool(true));
+  } else if (pd->kind == PK_FETCH) {
+    rt_log(rt, p, EV_OBJECT_FETCHED, pd->target, v_sym(n->name), v_nil(), false);
     rt_resume(p, v_bool(true));
   } else {
     rt_log(rt, p, EV_OBJECT_CALLED, pd->target, pd->input, value, true);
@@ -306,29 +321,58 @@ static uint64_t remote_call(void *ctx, Program *p, uint64_t target, Value input,
 
 static String *string_of(Symbol *s) { return s ? v_string(s->name, s->len).as.str : NULL; }
 
-/* RemoteOps.move: sends object [o] to [machine], a node of ours. */
-static uint64_t remote_move(void *ctx, Program *p, Object *o, Symbol *machine, const char **why) {
-  Node *n = ctx;
-  Conn *c = conn_to(n, machine);
-  if (!c) {
-    *why = "move-object: the machine is not connected";
-    return 0;
-  }
-  if (!c->ours) {
-    *why = "move-object: the machine is not an avm node (it would not understand)";
-    return 0;
-  }
+/* Sends object [o] on [c] to the machine there, for [p] (or for a peer's
+ * fetch): until the answer it is in neither store.  NULL (*why: the
+ * reason) if it cannot go. */
+static Pending *send_object(Node *n, Conn *c, Program *p, Object *o, Symbol *machine, const char **why) {
   uint64_t request = ++n->next_request;
   WireMsg m = { .kind = MSG_MOVE, .request_id = request, .object_id = o->id, .behavior = string_of(o->behavior),
                 .state = o->state, .creating_controller = string_of(o->creating_controller),
                 .controller = string_of(o->controller), .version = o->version, .calls = o->calls,
                 .sender_machine = n->name_str };
   if (!conn_send(c, &m)) {
-    *why = "move-object: the object could not be sent";
+    *why = "the object could not be sent";
+    return NULL;
+  }
+  Pending *pd = await(n, c, request, p, o->id, machine);
+  pd->kind = PK_MOVE;
+  pd->moving = o;
+  quietly(n, o, false);
+  return pd;
+}
+
+/* The connection to [machine] for a request only nodes of ours know;
+ * NULL (*why: the reason) if there is none. */
+static Conn *ours_to(Node *n, Symbol *machine, const char **why) {
+  Conn *c = conn_to(n, machine);
+  if (!c) *why = "the machine is not connected";
+  else if (!c->ours) *why = "the machine is not an avm node (it would not understand)";
+  else return c;
+  return NULL;
+}
+
+/* RemoteOps.move: sends object [o] to [machine], a node of ours. */
+static uint64_t remote_move(void *ctx, Program *p, Object *o, Symbol *machine, const char **why) {
+  Node *n = ctx;
+  Conn *c = ours_to(n, machine, why);
+  Pending *pd = c ? send_object(n, c, p, o, machine, why) : NULL;
+  return pd ? pd->request : 0;
+}
+
+/* RemoteOps.fetch: asks the machine that holds [id] to move it here. */
+static uint64_t remote_fetch(void *ctx, Program *p, uint64_t id, const char **why) {
+  Node *n = ctx;
+  Symbol *machine = machine_of(n, id);
+  if (!machine || machine == n->name) return 0;
+  Conn *c = ours_to(n, machine, why);
+  if (!c) return 0;
+  uint64_t request = ++n->next_request;
+  WireMsg m = { .kind = MSG_FETCH, .request_id = request, .object_id = id, .sender_machine = n->name_str };
+  if (!conn_send(c, &m)) {
+    *why = "the request could not be sent";
     return 0;
   }
-  await(n, c, request, p, o->id, machine)->moving = o;
-  quietly(n, o, false);  /* in neither store until the answer */
+  await(n, c, request, p, id, machine)->kind = PK_FETCH;
   return request;
 }
 
@@ -342,15 +386,8 @@ static Symbol *remote_locate(void *ctx, uint64_t id) {
  * [machine], a node of ours. */
 static uint64_t remote_teleport(void *ctx, Program *p, Symbol *machine, const char **why) {
   Node *n = ctx;
-  Conn *c = conn_to(n, machine);
-  if (!c) {
-    *why = "teleport: the machine is not connected";
-    return 0;
-  }
-  if (!c->ours) {
-    *why = "teleport: the machine is not an avm node (it cannot run our programs)";
-    return 0;
-  }
+  Conn *c = ours_to(n, machine, why);
+  if (!c) return 0;
   Buf text = { 0 };
   cont_capture(&n->code, p, &text);
   uint64_t request = ++n->next_request;
@@ -358,15 +395,15 @@ static uint64_t remote_teleport(void *ctx, Program *p, Symbol *machine, const ch
                 .continuation = v_string(text.p, text.n).as.str };
   buf_free(&text);
   if (!conn_send(c, &m)) {
-    *why = "teleport: the program could not be sent";
+    *why = "the program could not be sent";
     return 0;
   }
-  await(n, c, request, p, 0, machine)->teleport = true;
+  await(n, c, request, p, 0, machine)->kind = PK_TELEPORT;
   return request;
 }
 
 static const RemoteOps remote_ops = { .call = remote_call, .move = remote_move, .locate = remote_locate,
-                                      .teleport = remote_teleport };
+                                      .teleport = remote_teleport, .fetch = remote_fetch };
 
 static void answer(Node *n, WireMsg *m) {
   Pending *pd = idmap_get(&n->pending, m->request_id);
@@ -443,6 +480,28 @@ static void serve(Node *n, Conn *c, WireMsg *m) {
   p->rejection = v_nil();
   if (p->status == PS_FAILED) served_done(n->rt, p);
   else wake(n);
+}
+
+/* A peer's fetch of an object here: it moves there, and the answer to
+ * the fetch waits for the answer to the move. */
+static void serve_fetch(Node *n, Conn *c, WireMsg *m) {
+  Symbol *to = m->sender_machine ? sym_intern(m->sender_machine->data, m->sender_machine->len) : NULL;
+  if (to) learn(n, c, to, 0);
+  Object *o = store_get(&n->rt->store, m->object_id);
+  const char *why = NULL;
+  if (!o) {
+    char err[64];
+    snprintf(err, sizeof err, "object not found: obj:%llu", (unsigned long long)m->object_id);
+    reply(n, c->serial, m->request_id, false, v_nil(), err);
+    return;
+  }
+  Pending *pd = to && c->ours ? send_object(n, c, NULL, o, to, &why) : NULL;
+  if (!pd) {
+    reply(n, c->serial, m->request_id, false, v_nil(), why ? why : "the machine that asks is not an avm node");
+    return;
+  }
+  pd->fetch_conn = c->serial;
+  pd->fetch_request = m->request_id;
 }
 
 /* An object moved here by another machine (move-object there). */
@@ -603,6 +662,7 @@ static void on_message(Net *net, Conn *c, WireMsg *m) {
     }
     case MSG_MOVE: take_object(n, c, m); break;
     case MSG_TELEPORT: take_program(n, c, m); break;
+    case MSG_FETCH: serve_fetch(n, c, m); break;
     case MSG_TELEPORT_DONE: program_back(n, m); break;
     case MSG_PONG:
     case MSG__COUNT: break;

@@ -63,6 +63,13 @@ HResult h_FETCH(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)argc;
   if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "fetch", "object id", args[0]), H_ERROR;
   Object *o = rt_find(rt, p, args[0].as.u, NULL);
+  if (!o && rt->remote && rt->remote->locate(rt->remote_ctx, args[0].as.u)) {
+    /* It comes here for good: a transaction could not undo that. */
+    if (p->tx)
+      return rt_error(p, AE_INVALID_DURING_TX, "fetch from another machine inside transaction %llu",
+                      (unsigned long long)p->tx->id), H_ERROR;
+    return rt_fetch_remote(rt, p, args[0].as.u, out);
+  }
   if (o) rt_log(rt, p, EV_OBJECT_FETCHED, o->id, v_sym(p->act->machine), v_nil(), false);
   *out = v_bool(o != NULL);
   return H_DONE;

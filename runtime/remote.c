@@ -20,11 +20,16 @@ HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Va
   return H_SWITCHED;
 }
 
-/* [p] waits for the answer to [request]; with none (0), it is told
- * false at once, and why is traced. */
-static HResult await_answer(Runtime *rt, Program *p, uint64_t request, uint64_t id, const char *why, Value *out) {
+/* [p] waits for the answer to [request] to instruction [who]; with none
+ * (0), it is told false at once, and why is traced. */
+static HResult await_answer(Runtime *rt, Program *p, uint64_t request, uint64_t id, const char *who, const char *why,
+                            Value *out) {
   if (!request) {
-    if (why) rt_log(rt, p, EV_ERROR_OCCURRED, id, v_cstring(why), v_nil(), false);
+    if (why) {
+      char text[256];
+      snprintf(text, sizeof text, "%s: %s", who, why);
+      rt_log(rt, p, EV_ERROR_OCCURRED, id, v_cstring(text), v_nil(), false);
+    }
     *out = v_bool(false);
     return H_DONE;
   }
@@ -36,13 +41,19 @@ static HResult await_answer(Runtime *rt, Program *p, uint64_t request, uint64_t 
 HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out) {
   const char *why = NULL;
   uint64_t request = rt->remote->move(rt->remote_ctx, p, o, machine, &why);
-  return await_answer(rt, p, request, o->id, why, out);
+  return await_answer(rt, p, request, o->id, "move-object", why, out);
+}
+
+HResult rt_fetch_remote(Runtime *rt, Program *p, uint64_t id, Value *out) {
+  const char *why = NULL;
+  uint64_t request = rt->remote->fetch(rt->remote_ctx, p, id, &why);
+  return await_answer(rt, p, request, id, "fetch", why, out);
 }
 
 HResult rt_teleport_remote(Runtime *rt, Program *p, Symbol *machine, Value *out) {
   const char *why = NULL;
   uint64_t request = rt->remote->teleport(rt->remote_ctx, p, machine, &why);
-  return await_answer(rt, p, request, 0, why, out);
+  return await_answer(rt, p, request, 0, "teleport", why, out);
 }
 
 void rt_resume(Program *p, Value response) {

@@ -351,6 +351,10 @@ struct RemoteOps {
    * cannot go there.  Once there, [p] stays blocked here until it ends
    * there (rt_end_elsewhere). */
   uint64_t (*teleport)(void *ctx, Program *p, Symbol *machine, const char **why);
+  /* Asks the machine that holds [id], an object not in this store, to
+   * move it here for [p] (fetch); returns the request id of the answer,
+   * or 0 (*why: the reason, or NULL when no machine is known to hold it). */
+  uint64_t (*fetch)(void *ctx, Program *p, uint64_t id, const char **why);
 };
 
 /* h_CALL of an object this store does not have: the call goes to the
@@ -363,6 +367,9 @@ HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Valu
 /* teleport of [p] to [machine], another machine: [p] waits until the
  * other machine has taken it (true there) or not (false here). */
 HResult rt_teleport_remote(Runtime *rt, Program *p, Symbol *machine, Value *out);
+/* fetch of [id], an object another machine holds: [p] waits until it is
+ * here (true) or cannot come (false). */
+HResult rt_fetch_remote(Runtime *rt, Program *p, uint64_t id, Value *out);
 /* A program that serves a call of object [target] with [input] for object
  * [sender] of machine [machine]: it runs [serve] (a procedure of two
  * arguments that calls the first with the second), with [sender] in

@@ -166,6 +166,7 @@ static const char *const expected_json[MSG__COUNT] = {
                "\"sender_machine\":\"m\xc3\xa9\\\"x\"}",
   [MSG_TELEPORT] = "{\"type\":\"teleport\",\"request_id\":11,\"sender_machine\":\"m\xc3\xa9\\\"x\","
                    "\"continuation\":{\"frames\":[[1,2,3]],\"dest\":4}}",
+  [MSG_FETCH] = "{\"type\":\"fetch\",\"request_id\":11,\"object_id\":16,\"sender_machine\":\"m\xc3\xa9\\\"x\"}",
   [MSG_TELEPORT_DONE] = "{\"type\":\"teleport_done\",\"request_id\":11,\"outcome\":{\"error\":\"no\"}}",
 };
 
@@ -254,6 +255,7 @@ START_TEST(test_names_and_scopes) {
   ck_assert(wire_msg_ours_only(MSG_MOVE));
   ck_assert(wire_msg_ours_only(MSG_TELEPORT));
   ck_assert(wire_msg_ours_only(MSG_TELEPORT_DONE));
+  ck_assert(wire_msg_ours_only(MSG_FETCH));
   ck_assert(!wire_msg_ours_only(MSG__COUNT));
 }
 END_TEST
