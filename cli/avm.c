@@ -58,6 +58,8 @@ static void usage(FILE *out) {
           "      --exit-after-run  exit after --run's program, with avm run's status\n"
           "      --call-timeout MS  a remote call unanswered after MS milliseconds\n"
           "                      gives nothing (default 5000)\n"
+          "      --max-calls N   calls a peer may have running here at once; more are\n"
+          "                      answered with an error (default 10000)\n"
           "      --events PORT   serve the trace live over HTTP: GET /events (Server-Sent\n"
           "                      Events, the JSON view) and GET /health\n"
           "\n"

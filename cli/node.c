@@ -15,7 +15,7 @@ static const char *prog = "avm";
 
 enum {
   OPT_NAME = 256, OPT_PORT, OPT_PREFIX, OPT_PEER, OPT_LOAD, OPT_RUN, OPT_EXIT_AFTER_RUN, OPT_CALL_TIMEOUT,
-  OPT_ALLOW_UNSAFE, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE, OPT_EVENTS
+  OPT_ALLOW_UNSAFE, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE, OPT_EVENTS, OPT_MAX_CALLS
 };
 static const struct option longopts[] = {
   { "name", required_argument, NULL, OPT_NAME },
@@ -26,6 +26,7 @@ static const struct option longopts[] = {
   { "run", required_argument, NULL, OPT_RUN },
   { "exit-after-run", no_argument, NULL, OPT_EXIT_AFTER_RUN },
   { "call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT },
+  { "max-calls", required_argument, NULL, OPT_MAX_CALLS },
   { "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
   { "stack", required_argument, NULL, OPT_STACK },
   { "trace", optional_argument, NULL, OPT_TRACE },
@@ -56,7 +57,7 @@ static bool parse_peer(const char *s, NodePeer *out) {
 
 int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   NodeOptions o = { .name = "node", .port = 9001, .prefix = -1, .call_timeout_ms = NODE_DEFAULT_CALL_TIMEOUT_MS,
-                    .trace_format = TF_TEXT, .events_port = -1 };
+                    .max_calls = NODE_DEFAULT_MAX_CALLS, .trace_format = TF_TEXT, .events_port = -1 };
   const char **load = GC_MALLOC((size_t)argc * sizeof *load);
   const char *run = NULL, *trace_file = NULL;
   bool trace = false;
@@ -95,6 +96,11 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
         if (!cli_number(optarg, 1, 86400000, &v))
           return cli_usage_error(prog, "node: --call-timeout: expected milliseconds from 1 to 86400000, got '%s'", optarg);
         o.call_timeout_ms = (uint64_t)v;
+        break;
+      case OPT_MAX_CALLS:
+        if (!cli_number(optarg, 1, 100000000, &v))
+          return cli_usage_error(prog, "node: --max-calls: expected a number from 1 to 100000000, got '%s'", optarg);
+        o.max_calls = (size_t)v;
         break;
       case OPT_ALLOW_UNSAFE: o.allow_unsafe = true; break;
       case OPT_STACK:

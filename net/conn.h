@@ -80,6 +80,7 @@ struct Conn {
   Symbol *machine;
   bool ours;
   bool settled;           /* it has greeted us, or had time to */
+  size_t serving;         /* its calls (and teleported programs) running here */
 };
 
 /* A peer to keep connected to. */

@@ -441,11 +441,33 @@ static void reply(Node *n, uint64_t conn, uint64_t request, bool ok, Value v, co
   conn_send(c, &m);
 }
 
+/* The connection a served program came on, which it no longer holds a
+ * place of; NULL if that connection has gone. */
+static Conn *served_conn(Served *s) {
+  Conn *c = net_conn(s->node->net, s->conn);
+  if (c) c->serving--;
+  return c;
+}
+
+/* Whether [c] may have one more call (or program) running here; if not,
+ * [request] is answered so. */
+static bool may_serve(Node *n, Conn *c, uint64_t request) {
+  if (c->serving < n->opt->max_calls) {
+    c->serving++;
+    return true;
+  }
+  char err[96];
+  snprintf(err, sizeof err, "too many calls in flight from this peer (at most %zu)", n->opt->max_calls);
+  reply(n, c->serial, request, false, v_nil(), err);
+  return false;
+}
+
 /* A served call's program has ended: its answer goes back. */
 static void served_done(Runtime *rt, Program *p) {
   (void)rt;
   Served *s = p->done_ctx;
   Node *n = s->node;
+  if (!served_conn(s)) return;  /* the caller has gone: nobody to answer */
   if (p->status == PS_DONE && v_is_just(p->result)) {
     reply(n, s->conn, s->request, true, v_from_just(p->result), NULL);
     return;
@@ -470,6 +492,7 @@ static void serve(Node *n, Conn *c, WireMsg *m) {
     reply(n, c->serial, m->request_id, false, v_nil(), err);
     return;
   }
+  if (!may_serve(n, c, m->request_id)) return;
   Symbol *machine = c->machine ? c->machine : sym_intern_cstr("unknown");
   Program *p = rt_serve(n->rt, n->serve, m->target, m->input, m->sender, machine);
   Served *s = GC_MALLOC(sizeof *s);
@@ -546,7 +569,7 @@ static void teleported_done(Runtime *rt, Program *p) {
   (void)rt;
   Served *s = p->done_ctx;
   Node *n = s->node;
-  Conn *c = net_conn(n->net, s->conn);
+  Conn *c = served_conn(s);
   if (!c) {
     net_log(n->net, "a teleported program has ended, but the machine it came from is gone: its outcome is lost");
     return;
@@ -560,9 +583,11 @@ static void teleported_done(Runtime *rt, Program *p) {
 
 static void take_program(Node *n, Conn *c, WireMsg *m) {
   if (m->sender_machine) learn(n, c, sym_intern(m->sender_machine->data, m->sender_machine->len), 0);
+  if (!may_serve(n, c, m->request_id)) return;
   char err[WIRE_ERR_MAX];
   Program *p = cont_resume(&n->code, m->continuation, err, sizeof err);
   if (!p) {
+    c->serving--;
     char why[WIRE_ERR_MAX + 32];
     snprintf(why, sizeof why, "cannot take the program: %s", err);
     reply(n, c->serial, m->request_id, false, v_nil(), why);

@@ -29,6 +29,7 @@ typedef struct NodeOptions {
   Module *run;                 /* run once the peers are up, result printed; or NULL */
   bool exit_after_run;
   uint64_t call_timeout_ms;    /* a remote call not answered by then gives nothing */
+  size_t max_calls;            /* calls (and programs) a peer may have running here at once */
   bool allow_unsafe;
   int events_port;             /* serve the trace as Server-Sent Events (net/events.h); -1: no */
   FILE *trace;                 /* the trace, printed as it happens; or NULL */
@@ -37,6 +38,9 @@ typedef struct NodeOptions {
 } NodeOptions;
 
 #define NODE_DEFAULT_CALL_TIMEOUT_MS 5000
+/* Enough for PingPong 10,000 rounds deep between two nodes; a peer that
+ * sends more at once is flooding. */
+#define NODE_DEFAULT_MAX_CALLS 10000
 
 /* Runs the node on [vm] (the modules linked, the prelude loaded) until it
  * is stopped (SIGINT, SIGTERM) or its program has run with

@@ -58,6 +58,26 @@ check "another node still works with beta" 0 "$status"
 id=$(sed -n 's/^#<object \([0-9]*\)>$/\1/p' "$tmp/alpha.out")
 out=$("$NODECLIENT" "$port_beta" json "$(counter_call 8 "$id")" recv call_response 2>&1)
 check "calls by hand are still served" '{"type":"call_response","request_id":8,"result":{"Ok":{"Nat":1}}}' "$out"
+
+# A peer that sends more calls at once than --max-calls: the ones over
+# the limit are answered with an error at once, the others served; once
+# they have ended there is room again.
+cat >"$tmp/slow-one.avm" <<'AVM'
+(display (create-obj 'slow))
+(newline)
+AVM
+start flood --max-calls 2 --load "$here/objects.avm" --load "$tmp/slow-one.avm"
+slow=$(sed -n 's/^#<object \([0-9]*\)>$/\1/p' "$tmp/flood.out")
+slow_call() {  # slow_call REQUEST N: a call that counts down from N
+  printf '{"type":"call","request_id":%s,"target":%s,"input":{"Nat":%s},"sender":5,"sender_machine":"hand"}' "$1" "$slow" "$2"
+}
+out=$("$NODECLIENT" "$port_flood" json "$(slow_call 1 3000000)" json "$(slow_call 2 10)" json "$(slow_call 3 10)" \
+  recv call_response recv call_response recv call_response json "$(slow_call 4 10)" recv call_response 2>&1)
+check "calls over --max-calls are refused, the others served" \
+'{"type":"call_response","request_id":3,"result":{"Err":"too many calls in flight from this peer (at most 2)"}}
+{"type":"call_response","request_id":1,"result":{"Ok":{"Sym":"done"}}}
+{"type":"call_response","request_id":2,"result":{"Ok":{"Sym":"done"}}}
+{"type":"call_response","request_id":4,"result":{"Ok":{"Sym":"done"}}}' "$out"
 sleep 0.2
 check "no connection is left open" "$fds_before" "$(fds)"
 exit $fail
