@@ -57,6 +57,7 @@ typedef struct Node {
   String *name_str;            /* the name as the wire carries it */
   uint64_t prefix;
   Value serve;                 /* (lambda (target input) (call target input)) */
+  Value run_op;                /* runs a controller instruction for a peer (object_op) */
   IdMap directory;             /* object id -> Symbol *machine: objects elsewhere */
   IdMap prefixes;              /* id prefix -> Symbol *machine */
   IdMap pending;               /* request id -> Pending: our calls in flight */
@@ -69,7 +70,7 @@ typedef struct Node {
 } Node;
 
 /* What a request this node sent asks for. */
-typedef enum PendingKind { PK_CALL, PK_MOVE, PK_FETCH, PK_TELEPORT } PendingKind;
+typedef enum PendingKind { PK_CALL, PK_MOVE, PK_FETCH, PK_OP, PK_TELEPORT } PendingKind;
 
 /* A request this node sent and waits for.  Holds a libuv timer, so it is
  * uncollectable, and freed once the timer has closed. */
@@ -84,6 +85,7 @@ typedef struct Pending {
   Symbol *machine;
   PendingKind kind;
   Object *moving;              /* PK_MOVE: the object */
+  Value failed;                /* PK_OP: the instruction's answer when there is none */
   bool away;                   /* PK_TELEPORT taken there: [p] runs there until teleport_done */
   uint64_t fetch_conn, fetch_request;  /* PK_MOVE for a peer's fetch (no [p]): whom to answer */
 } Pending;
@@ -238,6 +240,22 @@ static void teleport_answered(Pending *pd, bool ok, const char *why) {
  * ([why] says why, for the trace). */
 static void reply(Node *n, uint64_t conn, uint64_t request, bool ok, Value v, const char *err);
 
+/* The failure of a request the other machine answered with Err TEXT. */
+#define REMOTE_ERROR "remote error: "
+
+/* Whether [why] is an AVM error the instruction raised over there
+ * ("remote error: UnauthorizedTransfer: ..."), rather than a reason it
+ * did not run. */
+static bool raised_there(const char *why) {
+  if (strncmp(why, REMOTE_ERROR, strlen(REMOTE_ERROR)) != 0) return false;
+  const char *text = why + strlen(REMOTE_ERROR);
+  for (int e = 0; e < AE__COUNT; e++) {
+    size_t len = strlen(avm_err_names[e]);
+    if (strncmp(text, avm_err_names[e], len) == 0 && text[len] == ':') return true;
+  }
+  return false;
+}
+
 static void pending_end(Pending *pd, bool ok, Value value, const char *why) {
   if (pd->kind == PK_TELEPORT) {
     teleport_answered(pd, ok, why);
@@ -258,20 +276,25 @@ static void pending_end(Pending *pd, bool ok, Value value, const char *why) {
   }
   Program *p = pd->p;
   if (p->status != PS_BLOCKED || p->waiting_request != pd->request) return;  /* it has ended meanwhile */
-  if (!ok) {
-    static const char *const what[] = { [PK_CALL] = "call of", [PK_MOVE] = "move of", [PK_FETCH] = "fetch of" };
-    static const char *const where[] = { [PK_CALL] = "on", [PK_MOVE] = "to", [PK_FETCH] = "from" };
+  if (!ok && pd->kind == PK_OP && raised_there(why)) {
+    rt_resume_failed(p, why + strlen(REMOTE_ERROR));
+  } else if (!ok) {
+    static const char *const what[] = { [PK_CALL] = "call of", [PK_MOVE] = "move of", [PK_FETCH] = "fetch of",
+                                        [PK_OP] = "controller instruction on" };
+    static const char *const where[] = { [PK_CALL] = "on", [PK_MOVE] = "to", [PK_FETCH] = "from", [PK_OP] = "on" };
     char buf[512];
     snprintf(buf, sizeof buf, "%s obj:%llu %s machine %s: %s", what[pd->kind], (unsigned long long)pd->target,
              where[pd->kind], pd->machine->name, why);
     rt_log(rt, p, EV_ERROR_OCCURRED, pd->target, v_cstring(buf), v_nil(), false);
-    rt_resume(p, pd->kind == PK_CALL ? v_nothing() : v_bool(false));
+    rt_resume(p, pd->kind == PK_CALL ? v_nothing() : pd->kind == PK_OP ? pd->failed : v_bool(false));
   } else if (pd->kind == PK_MOVE) {
     rt_log(rt, p, EV_OBJECT_MOVED, o->id, v_sym(n->name), v_sym(pd->machine), true);
     rt_resume(p, v_bool(true));
   } else if (pd->kind == PK_FETCH) {
     rt_log(rt, p, EV_OBJECT_FETCHED, pd->target, v_sym(n->name), v_nil(), false);
     rt_resume(p, v_bool(true));
+  } else if (pd->kind == PK_OP) {
+    rt_resume(p, value);  /* the holder traced what it did */
   } else {
     rt_log(rt, p, EV_OBJECT_CALLED, pd->target, pd->input, value, true);
     rt_resume(p, v_just(value));
@@ -402,8 +425,33 @@ static uint64_t remote_teleport(void *ctx, Program *p, Symbol *machine, const ch
   return request;
 }
 
+/* RemoteOps.object_op: asks the holder of [id] to run controller
+ * instruction [instr] on it. */
+static uint64_t remote_object_op(void *ctx, Program *p, uint64_t id, int instr, Value arg, const char **why) {
+  Node *n = ctx;
+  Symbol *machine = machine_of(n, id);
+  if (!machine || machine == n->name) return 0;
+  Conn *c = ours_to(n, machine, why);
+  if (!c) return 0;
+  uint64_t request = ++n->next_request;
+  WireMsg m = { .kind = MSG_OBJECT_OP, .request_id = request, .object_id = id,
+                .op = v_cstring(instr_info[instr].name).as.str,
+                .controller = arg.tag == T_SYM ? string_of(arg.as.sym) : NULL,
+                .authority = string_of(p->tx ? p->tx->controller : rt_executing_controller(n->rt, p)),
+                .sender_machine = n->name_str };
+  if (!conn_send(c, &m)) {
+    *why = "the request could not be sent";
+    return 0;
+  }
+  Pending *pd = await(n, c, request, p, id, machine);
+  pd->kind = PK_OP;
+  pd->failed = instr == IN_TRANSFER_OBJECT ? v_bool(false) : v_nothing();
+  return request;
+}
+
 static const RemoteOps remote_ops = { .call = remote_call, .move = remote_move, .locate = remote_locate,
-                                      .teleport = remote_teleport, .fetch = remote_fetch };
+                                      .teleport = remote_teleport, .fetch = remote_fetch,
+                                      .object_op = remote_object_op };
 
 static void answer(Node *n, WireMsg *m) {
   Pending *pd = idmap_get(&n->pending, m->request_id);
@@ -412,7 +460,7 @@ static void answer(Node *n, WireMsg *m) {
     pending_end(pd, true, m->result.value, NULL);
   } else {
     char why[512];
-    snprintf(why, sizeof why, "remote error: %s", m->result.error ? m->result.error->data : "");
+    snprintf(why, sizeof why, REMOTE_ERROR "%s", m->result.error ? m->result.error->data : "");
     pending_end(pd, false, v_nil(), why);
   }
 }
@@ -503,6 +551,58 @@ static void serve(Node *n, Conn *c, WireMsg *m) {
   p->rejection = v_nil();
   if (p->status == PS_FAILED) served_done(n->rt, p);
   else wake(n);
+}
+
+/* A controller instruction run here for a peer has ended: its result,
+ * or the error it raised, goes back. */
+static void op_done(Runtime *rt, Program *p) {
+  (void)rt;
+  Served *s = p->done_ctx;
+  if (!served_conn(s)) return;
+  if (p->status == PS_DONE) {
+    reply(s->node, s->conn, s->request, true, p->result, NULL);
+    return;
+  }
+  Buf b = { 0 };
+  vm_error_text(&b, &p->error);
+  buf_putc(&b, '\0');
+  reply(s->node, s->conn, s->request, false, v_nil(), b.p);
+  buf_free(&b);
+}
+
+/* A peer's controller instruction on an object here: it runs as a program
+ * of this node whose executing controller is the peer's program's. */
+static void serve_op(Node *n, Conn *c, WireMsg *m) {
+  if (m->sender_machine) learn(n, c, sym_intern(m->sender_machine->data, m->sender_machine->len), 0);
+  static const char *const ops[] = { "get-controller", "transfer-object", "freeze" };
+  bool known = false;
+  for (size_t j = 0; j < sizeof ops / sizeof *ops; j++) known |= m->op && strcmp(m->op->data, ops[j]) == 0;
+  char err[96];
+  if (!known) {
+    reply(n, c->serial, m->request_id, false, v_nil(), "object_op: not a controller instruction");
+    return;
+  }
+  if (!store_get(&n->rt->store, m->object_id)) {
+    snprintf(err, sizeof err, "object not found: obj:%llu", (unsigned long long)m->object_id);
+    reply(n, c->serial, m->request_id, false, v_nil(), err);
+    return;
+  }
+  if (!m->authority || !m->authority->len) {
+    reply(n, c->serial, m->request_id, false, v_nil(), "object_op: no authority given");
+    return;
+  }
+  if (!may_serve(n, c, m->request_id)) return;
+  Value args[3] = { v_sym(sym_intern(m->op->data, m->op->len)), v_ref(T_OBJREF, m->object_id),
+                    m->controller && m->controller->len ? v_sym(sym_intern(m->controller->data, m->controller->len))
+                                                        : v_nil() };
+  Program *p = rt_start(n->rt, n->run_op, args, 3);
+  p->acts[0].controller = sym_intern(m->authority->data, m->authority->len);
+  Served *s = GC_MALLOC(sizeof *s);
+  *s = (Served){ .node = n, .request = m->request_id, .conn = c->serial };
+  p->done_ctx = s;
+  p->on_done = op_done;
+  p->detached = true;
+  wake(n);
 }
 
 /* A peer's fetch of an object here: it moves there, and the answer to
@@ -688,6 +788,7 @@ static void on_message(Net *net, Conn *c, WireMsg *m) {
     case MSG_MOVE: take_object(n, c, m); break;
     case MSG_TELEPORT: take_program(n, c, m); break;
     case MSG_FETCH: serve_fetch(n, c, m); break;
+    case MSG_OBJECT_OP: serve_op(n, c, m); break;
     case MSG_TELEPORT_DONE: program_back(n, m); break;
     case MSG_PONG:
     case MSG__COUNT: break;
@@ -773,11 +874,9 @@ static void node_stop(Node *n) {
   if (n->events) events_close(n->events);
 }
 
-/* The procedure a served call's program runs: one call, whose (just out)
- * or nothing is the program's result. */
-static Value serve_procedure(VM *vm, Diag *d) {
-  static const char text[] = "(lambda (target input) (call target input))";
-  Module *m = comp_source(d, vm, "<node>", text, sizeof text - 1, &(CompOptions){ 0 });
+/* A procedure of the node's own, from its source [text]. */
+static Value node_procedure(VM *vm, Diag *d, const char *text) {
+  Module *m = comp_source(d, vm, "<node>", text, strlen(text), &(CompOptions){ 0 });
   if (!m) abort();
   vm_link(vm, m);
   Fiber *f = fiber_new(vm, proto_main_closure(m), NULL, 0);
@@ -835,7 +934,14 @@ int node_run(VM *vm, const NodeOptions *o) {
     rt->trace.flush_at = 0;  /* live: each event as it happens */
   }
   vm->slice = NODE_SLICE;
-  n->serve = serve_procedure(vm, o->diag);
+  /* What a served call's program runs: one call, whose (just out) or
+   * nothing is the program's result. */
+  n->serve = node_procedure(vm, o->diag, "(lambda (target input) (call target input))");
+  n->run_op = node_procedure(vm, o->diag,
+                             "(lambda (op id to)"
+                             "  (cond ((eq? op 'get-controller) (get-controller id))"
+                             "        ((eq? op 'transfer-object) (transfer-object id to))"
+                             "        (else (freeze id))))");
   for (size_t j = 0; j < o->nload; j++) rt_load_module(rt, o->load[j], stderr);
   if (o->run) rt_load_module(rt, o->run, stderr);
   codebase_init(&n->code, rt, o->allow_unsafe);

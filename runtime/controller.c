@@ -4,11 +4,17 @@
  * applied at commit. */
 #include "runtime/runtime.h"
 
+/* Whether another machine holds object [id] (on a node): the instruction
+ * is then that machine's to run. */
+static bool elsewhere(Runtime *rt, uint64_t id) { return rt->remote && rt->remote->locate(rt->remote_ctx, id); }
+
 HResult h_GET_CONTROLLER(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   (void)argc;
   if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "get-controller", "object id", args[0]), H_ERROR;
   TxEntry *e;
   Object *o = rt_find(rt, p, args[0].as.u, &e);
+  if (!o && elsewhere(rt, args[0].as.u))
+    return rt_object_op_remote(rt, p, args[0].as.u, IN_GET_CONTROLLER, v_nil(), v_nothing(), out);
   if (!o) {
     *out = v_nothing();
     return H_DONE;
@@ -31,6 +37,12 @@ HResult h_TRANSFER_OBJECT(Runtime *rt, Program *p, Value *args, int argc, Value 
   if (args[1].tag != T_SYM) return vm_type_error(p->fiber, "transfer-object", "controller symbol", args[1]), H_ERROR;
   TxEntry *e;
   Object *o = rt_find(rt, p, args[0].as.u, &e);
+  if (!o && elsewhere(rt, args[0].as.u)) {
+    if (p->tx)  /* a transaction only touches objects of its machine */
+      return rt_error(p, AE_INVALID_DURING_TX, "transfer-object of an object on another machine inside transaction %llu",
+                      (unsigned long long)p->tx->id), H_ERROR;
+    return rt_object_op_remote(rt, p, args[0].as.u, IN_TRANSFER_OBJECT, args[1], v_bool(false), out);
+  }
   if (!o || (e && e->destroyed)) {
     *out = v_bool(false);
     return H_DONE;
@@ -58,6 +70,8 @@ HResult h_FREEZE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   if (args[0].tag != T_OBJREF) return vm_type_error(p->fiber, "freeze", "object id", args[0]), H_ERROR;
   TxEntry *e;
   Object *o = rt_find(rt, p, args[0].as.u, &e);
+  if (!o && elsewhere(rt, args[0].as.u))
+    return rt_object_op_remote(rt, p, args[0].as.u, IN_FREEZE, v_nil(), v_nothing(), out);
   Symbol *c = o ? rt_controller_of(o, e) : NULL;
   if (!c) {
     *out = v_nothing();

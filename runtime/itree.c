@@ -343,6 +343,11 @@ static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) 
   f->budget = slice;  /* what is left of it afterwards is what was not used */
   if (p->has_response) {
     p->has_response = false;
+    if (__builtin_expect(p->resume_fails, 0)) {
+      p->resume_fails = false;
+      fail(rt, p);
+      return true;
+    }
     st = vm_resume(f, p->response);
   } else {
     st = vm_run(f);

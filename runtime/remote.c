@@ -21,21 +21,32 @@ HResult rt_call_remote(Runtime *rt, Program *p, uint64_t target, Value input, Va
 }
 
 /* [p] waits for the answer to [request] to instruction [who]; with none
- * (0), it is told false at once, and why is traced. */
-static HResult await_answer(Runtime *rt, Program *p, uint64_t request, uint64_t id, const char *who, const char *why,
-                            Value *out) {
+ * (0), it is told [failed] at once, and why is traced. */
+static HResult await_or(Runtime *rt, Program *p, uint64_t request, uint64_t id, const char *who, const char *why,
+                        Value failed, Value *out) {
   if (!request) {
     if (why) {
       char text[256];
       snprintf(text, sizeof text, "%s: %s", who, why);
       rt_log(rt, p, EV_ERROR_OCCURRED, id, v_cstring(text), v_nil(), false);
     }
-    *out = v_bool(false);
+    *out = failed;
     return H_DONE;
   }
   p->status = PS_BLOCKED;
   p->waiting_request = request;
   return H_SWITCHED;
+}
+
+static HResult await_answer(Runtime *rt, Program *p, uint64_t request, uint64_t id, const char *who, const char *why,
+                            Value *out) {
+  return await_or(rt, p, request, id, who, why, v_bool(false), out);
+}
+
+HResult rt_object_op_remote(Runtime *rt, Program *p, uint64_t id, int instr, Value arg, Value failed, Value *out) {
+  const char *why = NULL;
+  uint64_t request = rt->remote->object_op(rt->remote_ctx, p, id, instr, arg, &why);
+  return await_or(rt, p, request, id, instr_info[instr].name, why, failed, out);
 }
 
 HResult rt_move_remote(Runtime *rt, Program *p, Object *o, Symbol *machine, Value *out) {
@@ -61,6 +72,12 @@ void rt_resume(Program *p, Value response) {
   p->waiting_request = 0;
   p->has_response = true;
   p->response = response;
+}
+
+void rt_resume_failed(Program *p, const char *error) {
+  rt_resume(p, v_unspec());
+  p->resume_fails = true;
+  vm_raise(p->fiber, v_nil(), "%s", error);
 }
 
 Program *rt_serve(Runtime *rt, Value serve, uint64_t target, Value input, uint64_t sender, Symbol *machine) {

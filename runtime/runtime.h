@@ -173,6 +173,7 @@ typedef struct Program {
    * whether it leaves the ring (nobody holds a handle to join it); why
    * its outermost object call was rejected (a served call's Err). */
   uint64_t waiting_request;
+  bool resume_fails;           /* the answer was an error (in its fiber): raised where it waits */
   void (*on_done)(Runtime *rt, struct Program *p);
   void *done_ctx;
   bool detached;
@@ -244,6 +245,10 @@ Program *rt_start(Runtime *rt, Value fn, const Value *args, int argc);
 bool rt_run_ready(Runtime *rt, int64_t steps);
 /* Program [p], blocked on a remote call, goes on with [response]. */
 void rt_resume(Program *p, Value response);
+/* Program [p], blocked on another machine's answer, goes on by raising
+ * [error] (the other machine's error text, "Name: message") where it
+ * waits: in a call that rejects the call, at the top it fails. */
+void rt_resume_failed(Program *p, const char *error);
 /* A program that came from another machine (teleport): fiber [f],
  * suspended at the teleport, goes on here with [response]; its root runs
  * as [controller] (NULL: this machine's). */
@@ -355,6 +360,12 @@ struct RemoteOps {
    * move it here for [p] (fetch); returns the request id of the answer,
    * or 0 (*why: the reason, or NULL when no machine is known to hold it). */
   uint64_t (*fetch)(void *ctx, Program *p, uint64_t id, const char **why);
+  /* Asks the machine that holds [id], an object not in this store, to run
+   * controller instruction [instr] (get-controller, transfer-object,
+   * freeze) on it, with [arg] (transfer-object's controller) and [p]'s
+   * executing controller as the authority; returns the request id of
+   * the answer, or 0 (*why: the reason). */
+  uint64_t (*object_op)(void *ctx, Program *p, uint64_t id, int instr, Value arg, const char **why);
 };
 
 /* h_CALL of an object this store does not have: the call goes to the
@@ -370,6 +381,9 @@ HResult rt_teleport_remote(Runtime *rt, Program *p, Symbol *machine, Value *out)
 /* fetch of [id], an object another machine holds: [p] waits until it is
  * here (true) or cannot come (false). */
 HResult rt_fetch_remote(Runtime *rt, Program *p, uint64_t id, Value *out);
+/* Controller instruction [instr] on [id], an object another machine
+ * holds: [p] waits for that machine's answer; [failed] when there is none. */
+HResult rt_object_op_remote(Runtime *rt, Program *p, uint64_t id, int instr, Value arg, Value failed, Value *out);
 /* A program that serves a call of object [target] with [input] for object
  * [sender] of machine [machine]: it runs [serve] (a procedure of two
  * arguments that calls the first with the second), with [sender] in

@@ -167,6 +167,8 @@ static const char *const expected_json[MSG__COUNT] = {
   [MSG_TELEPORT] = "{\"type\":\"teleport\",\"request_id\":11,\"sender_machine\":\"m\xc3\xa9\\\"x\","
                    "\"continuation\":{\"frames\":[[1,2,3]],\"dest\":4}}",
   [MSG_FETCH] = "{\"type\":\"fetch\",\"request_id\":11,\"object_id\":16,\"sender_machine\":\"m\xc3\xa9\\\"x\"}",
+  [MSG_OBJECT_OP] = "{\"type\":\"object_op\",\"request_id\":11,\"object_id\":16,\"op\":\"freeze\",\"controller\":"
+                    "\"bob\",\"authority\":\"carol\",\"sender_machine\":\"m\xc3\xa9\\\"x\"}",
   [MSG_TELEPORT_DONE] = "{\"type\":\"teleport_done\",\"request_id\":11,\"outcome\":{\"error\":\"no\"}}",
 };
 
@@ -184,6 +186,8 @@ static WireMsg full_message(WireKind kind) {
   m.calls = 21;
   m.continuation = str("{\"frames\":[[1,2,3]],\"dest\":4}");
   m.outcome = str("{\"error\":\"no\"}");
+  m.op = str("freeze");
+  m.authority = str("carol");
   return m;
 }
 
@@ -256,6 +260,7 @@ START_TEST(test_names_and_scopes) {
   ck_assert(wire_msg_ours_only(MSG_TELEPORT));
   ck_assert(wire_msg_ours_only(MSG_TELEPORT_DONE));
   ck_assert(wire_msg_ours_only(MSG_FETCH));
+  ck_assert(wire_msg_ours_only(MSG_OBJECT_OP));
   ck_assert(!wire_msg_ours_only(MSG__COUNT));
 }
 END_TEST
