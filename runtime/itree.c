@@ -343,14 +343,11 @@ static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) 
   f->budget = slice;  /* what is left of it afterwards is what was not used */
   if (p->has_response) {
     p->has_response = false;
-    if (__builtin_expect(p->resume_fails, 0)) {
-      p->resume_fails = false;
-      fail(rt, p);
-      return true;
-    }
     st = vm_resume(f, p->response);
   } else {
-    st = vm_run(f);
+    /* A fiber in error here was given one by another machine's answer
+     * (rt_resume_failed). */
+    st = f->status == VM_ERROR ? VM_ERROR : vm_run(f);
   }
   if (slice > 0 && !charge(rt, p, slice - (f->budget > 0 ? f->budget : 0))) {
     fail(rt, p);

@@ -74,10 +74,13 @@ void rt_resume(Program *p, Value response) {
   p->response = response;
 }
 
+/* The fiber holds the error, as if its instruction had just raised it:
+ * the next step fails the program there (step() in itree.c). */
 void rt_resume_failed(Program *p, const char *error) {
-  rt_resume(p, v_unspec());
-  p->resume_fails = true;
+  p->status = PS_RUNNABLE;
+  p->waiting_request = 0;
   vm_raise(p->fiber, v_nil(), "%s", error);
+  p->fiber->status = VM_ERROR;
 }
 
 Program *rt_serve(Runtime *rt, Value serve, uint64_t target, Value input, uint64_t sender, Symbol *machine) {

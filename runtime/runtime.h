@@ -173,7 +173,6 @@ typedef struct Program {
    * whether it leaves the ring (nobody holds a handle to join it); why
    * its outermost object call was rejected (a served call's Err). */
   uint64_t waiting_request;
-  bool resume_fails;           /* the answer was an error (in its fiber): raised where it waits */
   void (*on_done)(Runtime *rt, struct Program *p);
   void *done_ctx;
   bool detached;
