@@ -62,9 +62,7 @@ bool rt_load_module(Runtime *rt, Module *m, FILE *err) {
       else rt->behaviors = v_cons(v_cons(v_sym(d->name), fn), rt->behaviors);
       continue;
     }
-    PureFn *pf = rt_pure_slot(rt, d->name);
-    pf->proc = fn;
-    pf->version++;
+    rt_pure_define(rt, d->name, fn);
   }
   return true;
 }
@@ -115,6 +113,7 @@ static Program *program_of(Runtime *rt, Fiber *f, Symbol *controller) {
   root->machine = rt->machine;
   root->controller = controller;
   p->status = p->fiber->status == VM_ERROR ? PS_FAILED : PS_RUNNABLE;
+  p->pure_view = -1;
   p->result = v_unspec();
   p->error.irritants = v_nil();
   if (p->status == PS_FAILED) p->error = p->fiber->error;
@@ -522,6 +521,7 @@ Program *rt_run_session(Runtime *rt, Program *prev, Value fn) {
   main->session = true;
   if (prev) {
     *main->act = *prev->act;  /* the root's machine and controller */
+    main->pure_view = prev->pure_view;
     main->tx = prev->tx;
     main->spare_tx = prev->spare_tx;
     main->root = prev->root;

@@ -12,15 +12,39 @@ static PureFn *find(Runtime *rt, Symbol *name) {
   return NULL;
 }
 
-static uint64_t registry_version;
-
-PureFn *rt_pure_slot(Runtime *rt, Symbol *name) {
+static PureFn *slot(Runtime *rt, Symbol *name) {
   PureFn *fn = find(rt, name);
   if (fn) return fn;
   rt->pures = gc_grow(rt->pures, rt->npures, &rt->cappures, sizeof *rt->pures, 16);
   fn = &rt->pures[rt->npures++];
   fn->name = name;
   return fn;
+}
+
+/* [name] is [proc] from the registry's current version on. */
+static void define(Runtime *rt, Symbol *name, Value proc) {
+  PureFn *fn = slot(rt, name);
+  fn->proc = proc;
+  fn->version++;
+  rt->pure_log = gc_grow(rt->pure_log, rt->npure_log, &rt->cap_pure_log, sizeof *rt->pure_log, 16);
+  rt->pure_log[rt->npure_log++] = (PureChange){ rt->pure_version, name, proc };
+}
+
+void rt_pure_define(Runtime *rt, Symbol *name, Value proc) { define(rt, name, proc); }
+
+/* What [name] was at registry version [v]; false if it did not exist. */
+static bool defined_at(Runtime *rt, Symbol *name, uint64_t v, Value *proc) {
+  for (size_t j = rt->npure_log; j-- > 0;)
+    if (rt->pure_log[j].name == name && rt->pure_log[j].at <= v) {
+      *proc = rt->pure_log[j].proc;
+      return true;
+    }
+  return false;
+}
+
+/* The version program [p] sees. */
+static uint64_t view_of(Runtime *rt, Program *p) {
+  return p->pure_view >= 0 ? (uint64_t)p->pure_view : rt->pure_version;
 }
 
 /* The built-in pure functions: the C primitives, by their names. */
@@ -35,10 +59,10 @@ static bool builtin(Symbol *name, Value *proc) {
 
 HResult h_CALL_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   if (args[0].tag != T_SYM) return vm_type_error(p->fiber, "call-pure", "function name (symbol)", args[0]), H_ERROR;
-  PureFn *fn = find(rt, args[0].as.sym);
   Value proc, r;
   const char *err;
-  bool known = fn ? (proc = fn->proc, true) : builtin(args[0].as.sym, &proc);
+  Symbol *name = args[0].as.sym;
+  bool known = defined_at(rt, name, view_of(rt, p), &proc) || (!find(rt, name) && builtin(name, &proc));
   *out = known && rt_apply_pure(rt, proc, args + 1, argc - 1, &r, &err) ? v_just(r) : v_nothing();
   return H_DONE;
 }
@@ -57,10 +81,9 @@ HResult h_REGISTER_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *o
     *out = v_bool(false);
     return H_DONE;
   }
-  PureFn *pf = rt_pure_slot(rt, args[0].as.sym);
-  pf->proc = args[1];
-  pf->version = 1;
-  registry_version++;
+  rt->pure_version++;
+  define(rt, args[0].as.sym, args[1]);
+  p->pure_view = -1;  /* a program sees its own change */
   *out = v_bool(true);
   return H_DONE;
 }
@@ -73,23 +96,25 @@ HResult h_UPDATE_PURE(Runtime *rt, Program *p, Value *args, int argc, Value *out
     *out = v_bool(false);
     return H_DONE;
   }
-  fn->proc = args[1];
-  fn->version++;
-  registry_version++;
+  rt->pure_version++;
+  define(rt, args[0].as.sym, args[1]);
+  p->pure_view = -1;
   rt_log(rt, p, EV_FUNCTION_UPDATED, 0, args[0], v_nil(), false);
   *out = v_bool(true);
   return H_DONE;
 }
 
 HResult h_GET_CURRENT_VERSION(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
-  (void)rt, (void)p, (void)args, (void)argc;
-  *out = v_int((int64_t)registry_version);
+  (void)args, (void)argc;
+  *out = v_int((int64_t)view_of(rt, p));
   return H_DONE;
 }
 
 HResult h_SWITCH_VERSION(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
-  (void)rt, (void)argc;
+  (void)argc;
   if (args[0].tag != T_INT) return vm_type_error(p->fiber, "switch-version", "integer", args[0]), H_ERROR;
-  *out = v_bool(args[0].as.i >= 0 && (uint64_t)args[0].as.i <= registry_version);
+  bool known = args[0].as.i >= 0 && (uint64_t)args[0].as.i <= rt->pure_version;
+  if (known) p->pure_view = args[0].as.i;
+  *out = v_bool(known);
   return H_DONE;
 }

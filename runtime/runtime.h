@@ -177,9 +177,11 @@ typedef struct Program {
   void *done_ctx;
   bool detached;
   Value rejection;
+  int64_t pure_view;           /* the registry version it switched to, or -1: the current one */
 } Program;
 
 typedef struct PureFn { Symbol *name; Value proc; uint64_t version; } PureFn;
+typedef struct PureChange { uint64_t at; Symbol *name; Value proc; } PureChange;
 
 struct Runtime {
   VM *vm;
@@ -187,6 +189,13 @@ struct Runtime {
   Value behaviors;             /* alist: (name . closure) */
   PureFn *pures;
   size_t npures, cappures;
+  /* The registry's versions: 0 at the start, one more at every
+   * register-pure and update-pure; every definition, with the version
+   * from which it holds, so a program that switched to an older version
+   * (switch-version) calls the functions as they were then. */
+  uint64_t pure_version;
+  PureChange *pure_log;
+  size_t npure_log, cap_pure_log;
   Trace trace;
   Program *programs;           /* ring */
   Program *current;
@@ -277,8 +286,9 @@ bool rt_has_behavior(Runtime *rt, Symbol *name);
  * p's fiber as a new activation. */
 HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input);
 Program *rt_spawn(Runtime *rt, Program *parent, Value thunk);
-/* The registry entry of pure function [name], created empty if new. */
-PureFn *rt_pure_slot(Runtime *rt, Symbol *name);
+/* Defines pure function [name] (a declaration of a module being loaded):
+ * it holds from the registry's current version on. */
+void rt_pure_define(Runtime *rt, Symbol *name, Value proc);
 Program *rt_program(Runtime *rt, uint64_t id);
 
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
