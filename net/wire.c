@@ -238,6 +238,11 @@ static bool json_word(const char *s, size_t len, size_t *n) {
   return is(s, i, "true") || is(s, i, "false") || is(s, i, "null");
 }
 
+/* A character of a JSON number: a test per digit, not a call. */
+static inline bool number_char(char c) {
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
 /* Refuses what json-c lets through but we must not take, even in its
  * strict mode: integers outside the 64-bit range (json-c clamps them to its
  * ends), single-quoted object keys, NaN and Infinity.  [s] is otherwise
@@ -260,7 +265,7 @@ static bool check_text(Dec *d, const char *s, size_t len) {
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       size_t start = i;
       bool integer = true;
-      for (; i < len && s[i] && strchr("+-.0123456789eE", s[i]); i++)
+      for (; i < len && number_char(s[i]); i++)
         if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') integer = false;
       if (integer && !integer_in_range(s + start, i - start))
         return fail(d, "number out of the 64-bit range at byte %zu: %.*s", start, (int)(i - start), s + start);
