@@ -321,6 +321,21 @@ static Pending *await(Node *n, Conn *c, uint64_t request, Program *p, uint64_t t
   return pd;
 }
 
+/* Sends request [m] (its request id is filled in) on [c] to [machine]
+ * for [p], and waits for its answer as a request of [kind] about object
+ * [target]; NULL (*why = [unsent]) if it could not be sent. */
+static Pending *send_request(Node *n, Conn *c, WireMsg *m, Program *p, PendingKind kind, uint64_t target,
+                             Symbol *machine, const char *unsent, const char **why) {
+  m->request_id = ++n->next_request;
+  if (!conn_send(c, m)) {
+    *why = unsent;
+    return NULL;
+  }
+  Pending *pd = await(n, c, m->request_id, p, target, machine);
+  pd->kind = kind;
+  return pd;
+}
+
 /* RemoteOps.call: sends the call to the machine that holds [target]. */
 static uint64_t remote_call(void *ctx, Program *p, uint64_t target, Value input, const char **why) {
   Node *n = ctx;
@@ -331,15 +346,12 @@ static uint64_t remote_call(void *ctx, Program *p, uint64_t target, Value input,
     *why = "its machine is not connected";
     return 0;
   }
-  uint64_t request = ++n->next_request;
-  WireMsg m = { .kind = MSG_CALL, .request_id = request, .target = target, .input = input,
-                .sender = act_self_id(p->act), .sender_machine = n->name_str };
-  if (!conn_send(c, &m)) {
-    *why = "the call could not be sent";
-    return 0;
-  }
-  await(n, c, request, p, target, machine)->input = input;
-  return request;
+  WireMsg m = { .kind = MSG_CALL, .target = target, .input = input, .sender = act_self_id(p->act),
+                .sender_machine = n->name_str };
+  Pending *pd = send_request(n, c, &m, p, PK_CALL, target, machine, "the call could not be sent", why);
+  if (!pd) return 0;
+  pd->input = input;
+  return pd->request;
 }
 
 static String *string_of(Symbol *s) { return s ? v_string(s->name, s->len).as.str : NULL; }
@@ -348,17 +360,11 @@ static String *string_of(Symbol *s) { return s ? v_string(s->name, s->len).as.st
  * fetch): until the answer it is in neither store.  NULL (*why: the
  * reason) if it cannot go. */
 static Pending *send_object(Node *n, Conn *c, Program *p, Object *o, Symbol *machine, const char **why) {
-  uint64_t request = ++n->next_request;
-  WireMsg m = { .kind = MSG_MOVE, .request_id = request, .object_id = o->id, .behavior = string_of(o->behavior),
-                .state = o->state, .creating_controller = string_of(o->creating_controller),
-                .controller = string_of(o->controller), .version = o->version, .calls = o->calls,
-                .sender_machine = n->name_str };
-  if (!conn_send(c, &m)) {
-    *why = "the object could not be sent";
-    return NULL;
-  }
-  Pending *pd = await(n, c, request, p, o->id, machine);
-  pd->kind = PK_MOVE;
+  WireMsg m = { .kind = MSG_MOVE, .object_id = o->id, .behavior = string_of(o->behavior), .state = o->state,
+                .creating_controller = string_of(o->creating_controller), .controller = string_of(o->controller),
+                .version = o->version, .calls = o->calls, .sender_machine = n->name_str };
+  Pending *pd = send_request(n, c, &m, p, PK_MOVE, o->id, machine, "the object could not be sent", why);
+  if (!pd) return NULL;
   pd->moving = o;
   quietly(n, o, false);
   return pd;
@@ -374,6 +380,16 @@ static Conn *ours_to(Node *n, Symbol *machine, const char **why) {
   return NULL;
 }
 
+/* The connection to the machine that holds [id], an object not here,
+ * for a request only nodes of ours know (*machine: that machine); NULL
+ * when none is known to hold it, or (*why: the reason) it cannot be
+ * asked. */
+static Conn *holder_of(Node *n, uint64_t id, Symbol **machine, const char **why) {
+  *machine = machine_of(n, id);
+  if (!*machine || *machine == n->name) return NULL;
+  return ours_to(n, *machine, why);
+}
+
 /* RemoteOps.move: sends object [o] to [machine], a node of ours. */
 static uint64_t remote_move(void *ctx, Program *p, Object *o, Symbol *machine, const char **why) {
   Node *n = ctx;
@@ -385,18 +401,12 @@ static uint64_t remote_move(void *ctx, Program *p, Object *o, Symbol *machine, c
 /* RemoteOps.fetch: asks the machine that holds [id] to move it here. */
 static uint64_t remote_fetch(void *ctx, Program *p, uint64_t id, const char **why) {
   Node *n = ctx;
-  Symbol *machine = machine_of(n, id);
-  if (!machine || machine == n->name) return 0;
-  Conn *c = ours_to(n, machine, why);
+  Symbol *machine;
+  Conn *c = holder_of(n, id, &machine, why);
   if (!c) return 0;
-  uint64_t request = ++n->next_request;
-  WireMsg m = { .kind = MSG_FETCH, .request_id = request, .object_id = id, .sender_machine = n->name_str };
-  if (!conn_send(c, &m)) {
-    *why = "the request could not be sent";
-    return 0;
-  }
-  await(n, c, request, p, id, machine)->kind = PK_FETCH;
-  return request;
+  WireMsg m = { .kind = MSG_FETCH, .object_id = id, .sender_machine = n->name_str };
+  Pending *pd = send_request(n, c, &m, p, PK_FETCH, id, machine, "the request could not be sent", why);
+  return pd ? pd->request : 0;
 }
 
 static Symbol *remote_locate(void *ctx, uint64_t id) {
@@ -413,40 +423,27 @@ static uint64_t remote_teleport(void *ctx, Program *p, Symbol *machine, const ch
   if (!c) return 0;
   Buf text = { 0 };
   cont_capture(&n->code, p, &text);
-  uint64_t request = ++n->next_request;
-  WireMsg m = { .kind = MSG_TELEPORT, .request_id = request, .sender_machine = n->name_str,
-                .continuation = v_string(text.p, text.n).as.str };
+  WireMsg m = { .kind = MSG_TELEPORT, .sender_machine = n->name_str, .continuation = v_string(text.p, text.n).as.str };
   buf_free(&text);
-  if (!conn_send(c, &m)) {
-    *why = "the program could not be sent";
-    return 0;
-  }
-  await(n, c, request, p, 0, machine)->kind = PK_TELEPORT;
-  return request;
+  Pending *pd = send_request(n, c, &m, p, PK_TELEPORT, 0, machine, "the program could not be sent", why);
+  return pd ? pd->request : 0;
 }
 
 /* RemoteOps.object_op: asks the holder of [id] to run controller
  * instruction [instr] on it. */
 static uint64_t remote_object_op(void *ctx, Program *p, uint64_t id, int instr, Value arg, const char **why) {
   Node *n = ctx;
-  Symbol *machine = machine_of(n, id);
-  if (!machine || machine == n->name) return 0;
-  Conn *c = ours_to(n, machine, why);
+  Symbol *machine;
+  Conn *c = holder_of(n, id, &machine, why);
   if (!c) return 0;
-  uint64_t request = ++n->next_request;
-  WireMsg m = { .kind = MSG_OBJECT_OP, .request_id = request, .object_id = id,
-                .op = v_cstring(instr_info[instr].name).as.str,
+  WireMsg m = { .kind = MSG_OBJECT_OP, .object_id = id, .op = v_cstring(instr_info[instr].name).as.str,
                 .controller = arg.tag == T_SYM ? string_of(arg.as.sym) : NULL,
                 .authority = string_of(p->tx ? p->tx->controller : rt_executing_controller(n->rt, p)),
                 .sender_machine = n->name_str };
-  if (!conn_send(c, &m)) {
-    *why = "the request could not be sent";
-    return 0;
-  }
-  Pending *pd = await(n, c, request, p, id, machine);
-  pd->kind = PK_OP;
+  Pending *pd = send_request(n, c, &m, p, PK_OP, id, machine, "the request could not be sent", why);
+  if (!pd) return 0;
   pd->failed = instr == IN_TRANSFER_OBJECT ? v_bool(false) : v_nothing();
-  return request;
+  return pd->request;
 }
 
 static const RemoteOps remote_ops = { .call = remote_call, .move = remote_move, .locate = remote_locate,
@@ -510,6 +507,13 @@ static bool may_serve(Node *n, Conn *c, uint64_t request) {
   return false;
 }
 
+/* Answers served request [s] with Err, the text in [b] (freed). */
+static void reply_err(Served *s, Buf *b) {
+  buf_putc(b, '\0');
+  reply(s->node, s->conn, s->request, false, v_nil(), b->p);
+  buf_free(b);
+}
+
 /* A served call's program has ended: its answer goes back. */
 static void served_done(Runtime *rt, Program *p) {
   (void)rt;
@@ -527,9 +531,7 @@ static void served_done(Runtime *rt, Program *p) {
   } else {
     vm_error_text(&b, &p->error);
   }
-  buf_putc(&b, '\0');
-  reply(n, s->conn, s->request, false, v_nil(), b.p);
-  buf_free(&b);
+  reply_err(s, &b);
 }
 
 static void serve(Node *n, Conn *c, WireMsg *m) {
@@ -565,9 +567,7 @@ static void op_done(Runtime *rt, Program *p) {
   }
   Buf b = { 0 };
   vm_error_text(&b, &p->error);
-  buf_putc(&b, '\0');
-  reply(s->node, s->conn, s->request, false, v_nil(), b.p);
-  buf_free(&b);
+  reply_err(s, &b);
 }
 
 /* A peer's controller instruction on an object here: it runs as a program

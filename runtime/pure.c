@@ -25,7 +25,6 @@ static PureFn *slot(Runtime *rt, Symbol *name) {
 static void define(Runtime *rt, Symbol *name, Value proc) {
   PureFn *fn = slot(rt, name);
   fn->proc = proc;
-  fn->version++;
   rt->pure_log = gc_grow(rt->pure_log, rt->npure_log, &rt->cap_pure_log, sizeof *rt->pure_log, 16);
   rt->pure_log[rt->npure_log++] = (PureChange){ rt->pure_version, name, proc };
 }

@@ -180,7 +180,7 @@ typedef struct Program {
   int64_t pure_view;           /* the registry version it switched to, or -1: the current one */
 } Program;
 
-typedef struct PureFn { Symbol *name; Value proc; uint64_t version; } PureFn;
+typedef struct PureFn { Symbol *name; Value proc; } PureFn;
 typedef struct PureChange { uint64_t at; Symbol *name; Value proc; } PureChange;
 
 struct Runtime {
