@@ -32,7 +32,9 @@ start beta --load "$src/node-echo.avm"
 beta=$port
 object=$(sed -n 's/^#<object \([0-9]*\)>$/\1/p' "$tmp/beta.out")
 echo "== $n calls by a peer, one at a time"
-"$tmp/node-rtt" "$beta" "$object" "$n"
+"$tmp/node-rtt" "$beta" "$object" "$n" | tee "$tmp/rtt"
+raw_us=$(awk '/^raw loopback/ { printf "%.2f", 1e6 / $4 }' "$tmp/rtt")
+raw_p50=$(awk '/^raw loopback/ { print $8 }' "$tmp/rtt")
 
 echo "== $n remote calls by a program on another node"
 t0=$(date +%s%N)
@@ -42,5 +44,8 @@ t1=$(date +%s%N)
 "$avm" node --name alpha --port 0 --peer "beta@127.0.0.1:$beta" --load "$src/node-echo.avm" \
   --run "$src/node-flat.avm" --exit-after-run -- beta 0 >/dev/null 2>&1
 t2=$(date +%s%N)
-awk -v a="$((t1 - t0))" -v b="$((t2 - t1))" -v n="$n" \
-  'BEGIN { printf "%.1f us per call (%.0f calls/s), start-up taken off\n", (a - b) / n / 1000, n * 1e9 / (a - b) }'
+awk -v a="$((t1 - t0))" -v b="$((t2 - t1))" -v n="$n" -v raw="$raw_us" -v p50="$raw_p50" 'BEGIN {
+  us = (a - b) / n / 1000
+  printf "%.1f us per call (%.0f calls/s), start-up taken off\n", us, n * 1e9 / (a - b)
+  printf "ratio to the raw round trip above: %.2f (to its mean, %.1f us), %.2f (to its p50)\n", us / raw, raw, us / p50
+}'

@@ -199,6 +199,7 @@ struct Runtime {
   Trace trace;
   Program *programs;           /* ring */
   Program *current;
+  Program *spare;              /* an ended detached program whose memory the next one reuses */
   uint64_t next_object, next_tx, next_program;
   Symbol *machine;             /* this machine's name; its default controller has the same name */
   bool allow_unsafe;           /* unsafe instructions may run (avm run --allow-unsafe) */

@@ -124,13 +124,53 @@ static void fiber_alloc(Fiber *f, size_t nvalues, size_t nframes) {
   f->frames = p;
 }
 
+/* The stack slots a fiber starting [fn] on [argc] arguments needs. */
+static size_t start_slots(Value fn, int argc) {
+  size_t need = (size_t)argc + 2;
+  if (fn.tag == T_CLOSURE) need += fn.as.clo->p->nregs;
+  return need < 64 ? 64 : need;
+}
+
+static Fiber *fiber_start(Fiber *f, Value fn, const Value *args, int argc);
+
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
   Fiber *f = GC_MALLOC(sizeof *f);
   memset(f, 0, sizeof *f);
   f->vm = vm;
-  size_t need = (size_t)argc + 2;
-  if (fn.tag == T_CLOSURE) need += fn.as.clo->p->nregs;
-  fiber_alloc(f, need < 64 ? 64 : need, 8);
+  fiber_alloc(f, start_slots(fn, argc), 8);
+  return fiber_start(f, fn, args, argc);
+}
+
+/* Clearing a small stack costs far less than the collector's work for a
+ * fresh one; a large one is better left to the collector. */
+#define RENEW_MAX_BYTES 4096
+
+bool fiber_renewable(const Fiber *f) {
+  return !f->stack_mem.mapped && !f->frames_mem.mapped && f->stack_cap * sizeof(Value) <= RENEW_MAX_BYTES &&
+         f->frames_cap * sizeof(Frame) <= RENEW_MAX_BYTES;
+}
+
+Fiber *fiber_renew(Fiber *f, Value fn, const Value *args, int argc) {
+  Fiber old = *f;
+  memset(f, 0, sizeof *f);
+  f->vm = old.vm;
+  f->stack = old.stack;
+  f->stack_cap = old.stack_cap;
+  f->stack_mem = old.stack_mem;
+  f->frames = old.frames;
+  f->frames_cap = old.frames_cap;
+  f->frames_mem = old.frames_mem;
+  memset(f->stack, 0, f->stack_cap * sizeof(Value));
+  memset(f->frames, 0, f->frames_cap * sizeof(Frame));
+  void *p = f->stack;
+  if (!stackmem_grow(&p, &f->stack_cap, start_slots(fn, argc), sizeof(Value), AVM_STACK_RESERVE, &f->stack_mem))
+    abort();
+  f->stack = p;
+  return fiber_start(f, fn, args, argc);
+}
+
+/* Sets fresh fiber [f] (zeroed, with its memory) to call [fn]. */
+static Fiber *fiber_start(Fiber *f, Value fn, const Value *args, int argc) {
   f->stack[0] = fn;
   for (int j = 0; j < argc; j++) f->stack[1 + j] = args[j];
   f->error.irritants = v_nil();

@@ -177,6 +177,10 @@ void vm_define_global(VM *vm, Symbol *name, Value v);
 void vm_link(VM *vm, Module *m);
 /* A fresh fiber that will run closure [fn] with no arguments. */
 Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc);
+/* Ended fiber [f] made to run [fn] as fiber_new would, on the memory it
+ * has; only when fiber_renewable says its memory is worth keeping. */
+Fiber *fiber_renew(Fiber *f, Value fn, const Value *args, int argc);
+bool fiber_renewable(const Fiber *f);
 Fiber *fiber_copy(const Fiber *f);
 /* A fiber suspended at an AVM instruction, rebuilt from its parts (a
  * continuation that came from another machine): [frames] over [stack],

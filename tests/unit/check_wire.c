@@ -527,6 +527,11 @@ START_TEST(test_malformed_json) {
   ck_assert_str_eq(failure("{'type':\"destroy_notify\",\"object_id\":1}"), "malformed JSON at byte 1: single-quoted string");
   ck_assert_str_eq(failure("{\"type\":\"destroy_notify\",\"object_id\":1,'x\"':1}"),
                    "malformed JSON at byte 39: single-quoted string");
+  /* Quotes and backslashes escaped inside strings do not end them. */
+  ck_assert_str_eq(failure("{\"type\":\"destroy_notify\",\"object_id\":1,\"x\":\"'\\\"'\\\\\",'y':1}"),
+                   "malformed JSON at byte 52: single-quoted string");
+  ck_assert_str_eq(failure("{\"type\":\"destroy_notify\",\"x\":\"\\\\\\\\\",\"object_id\":NaN}"),
+                   "malformed JSON at byte 48: NaN is not JSON");
   ck_assert_str_eq(failure("{type:1}"), "malformed JSON at byte 1: quoted object property name expected");
   ck_assert_str_eq(failure("{\"type\":\"call\"\"x\":1}"), "malformed JSON at byte 14: object value separator ',' expected");
   ck_assert_str_eq(failure("{\"type\":\"\xff\"}"), "malformed JSON at byte 9: invalid utf-8 string");
