@@ -177,6 +177,33 @@ START_TEST(test_stack_limit) {
 }
 END_TEST
 
+/* An ended fiber renewed runs a new procedure as a fresh one would, on
+ * its old memory cleared; one whose stack outgrew the GC heap is not. */
+START_TEST(test_renewed_fiber) {
+  Fiber *f = start("(define (deep n) (if (= n 0) (lambda (a b) (list a b)) (car (list (deep (- n 1)))))) (deep 30)");
+  ck_assert_int_eq(finish(f), VM_RET);
+  Value fn = f->result;
+  ck_assert(fiber_renewable(f));
+  Value *stack = f->stack;
+  Value args[3] = { v_int(1), v_int(2), v_int(3) };
+  ck_assert_ptr_eq(fiber_renew(f, fn, args, 2), f);
+  ck_assert_ptr_eq(f->stack, stack);
+  ck_assert_int_eq(f->nframes, 1);
+  for (size_t j = 3; j < f->stack_cap; j++) ck_assert_int_eq(f->stack[j].tag, 0);
+  ck_assert_int_eq(finish(f), VM_RET);
+  ck_assert_str_eq(written(f->result), "(1 2)");
+  fiber_renew(f, fn, args, 3);
+  ck_assert_int_eq(finish(f), VM_ERROR);
+  ck_assert_str_eq(f->error.msg, "#<procedure>: wrong number of arguments (expected 2, got 3)");
+  fiber_renew(f, v_int(7), NULL, 0);
+  ck_assert_int_eq(finish(f), VM_ERROR);
+  ck_assert_str_eq(f->error.msg, "not a procedure: 7");
+  Fiber *g = start("(define (c n) (if (= n 0) 0 (+ 1 (c (- n 1))))) (c 300000)");
+  ck_assert_int_eq(finish(g), VM_RET);
+  ck_assert(!fiber_renewable(g));
+}
+END_TEST
+
 START_TEST(test_tau_slices) {
   vm->slice = 1000;
   Fiber *f = start("(let loop ((i 0)) (if (< i 100000) (loop (+ i 1)) i))");
@@ -255,6 +282,7 @@ static Suite *vm_suite(void) {
   tcase_add_test(tc, test_first_class_instruction);
   tcase_add_test(tc, test_map_suspends);
   tcase_add_test(tc, test_stack_limit);
+  tcase_add_test(tc, test_renewed_fiber);
   tcase_add_test(tc, test_tau_slices);
   tcase_add_test(tc, test_tail_calls_constant_frames);
   tcase_add_test(tc, test_equal_deep);
