@@ -210,17 +210,9 @@ static int cmd_repl(int argc, char **argv) {
   return repl_main(&o);
 }
 
-/* The collector grows the heap once a collection frees less than
- * 1/DIVISOR of it (Boehm's default is 3).  AVM programs keep what they
- * create (objects live in the store), so most collections find little to
- * free: growing more eagerly does a fifth less work per commit for about
- * a tenth more memory.  GC_FREE_SPACE_DIVISOR in the environment still
- * overrides it. */
-#define AVM_GC_FREE_SPACE_DIVISOR 1
 
 int main(int argc, char **argv) {
-  GC_INIT();
-  if (!getenv("GC_FREE_SPACE_DIVISOR")) GC_set_free_space_divisor(AVM_GC_FREE_SPACE_DIVISOR);
+  heap_init();
   if (argc < 2) {
     /* avm alone: the REPL for a person at a terminal, else the program
      * that comes on stdin. */

@@ -56,7 +56,7 @@ static int write_file(const char *path, const unsigned char *data, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  GC_INIT();
+  heap_init();
   static const struct option longopts[] = {
     { "output", required_argument, NULL, 'o' },
     { "allow-unsafe", no_argument, NULL, 256 },

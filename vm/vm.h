@@ -168,6 +168,11 @@ struct VM {
 #define AVM_STACK_RESERVE ((size_t)64 << 30)
 #define AVM_FRAMES_RESERVE ((size_t)8 << 30)
 
+/* {===== vm/heapmem.c =====} */
+/* Starts the collector with avm's settings, its heap sections filled in
+ * by the kernel as they are mapped.  Programs call it first thing in main. */
+void heap_init(void);
+
 /* {===== vm/vm.c =====} */
 VM *vm_new(void);
 size_t vm_global_slot(VM *vm, Symbol *name);   /* finds or creates */
