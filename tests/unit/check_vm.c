@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "compiler/compiler.h"
 #include "stdlib/prelude.h"
 
@@ -244,6 +246,44 @@ START_TEST(test_equal_deep) {
 END_TEST
 
 /* buf_u64 at every change in the number of digits, and at the ends. */
+/* How many of the pages of [len] bytes at [p] are resident. */
+static size_t resident_pages(void *p, size_t len) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (len + page - 1) / page, in = 0;
+  unsigned char *v = malloc(n);
+  ck_assert_int_eq(mincore(p, len, v), 0);
+  for (size_t j = 0; j < n; j++) in += v[j] & 1;
+  free(v);
+  return in;
+}
+
+static void *anonymous(size_t len, int flags) {
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+  ck_assert_ptr_ne(p, MAP_FAILED);
+  return p;
+}
+
+/* After heap_init, a mapping the size of a heap section comes with its
+ * pages in; reservations and small mappings do not (vm/heapmem.c). */
+START_TEST(test_heap_sections_populated) {
+#if defined(AVM_SANITIZE)
+  return;  /* the sanitizers keep their own mmap */
+#endif
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  void *probe = anonymous(page, MAP_NORESERVE);
+  bool kernel_populates = madvise(probe, page, 23 /* MADV_POPULATE_WRITE */) == 0;
+  munmap(probe, page);
+  if (!kernel_populates) return;  /* before Linux 5.14: pages fault in one by one */
+  void *section = anonymous(1 << 20, 0), *reserved = anonymous(1 << 20, MAP_NORESERVE),
+       *small = anonymous(4 * page, 0);
+  ck_assert_uint_eq(resident_pages(section, 1 << 20), (1 << 20) / page);
+  ck_assert_uint_eq(resident_pages(reserved, 1 << 20), 0);
+  ck_assert_uint_eq(resident_pages(small, 4 * page), 0);
+  munmap(section, 1 << 20);
+  munmap(reserved, 1 << 20);
+  munmap(small, 4 * page);
+}
+END_TEST
+
 START_TEST(test_buf_u64_digits) {
   Buf b = { 0 };
   char want[32];
@@ -287,12 +327,13 @@ static Suite *vm_suite(void) {
   tcase_add_test(tc, test_tail_calls_constant_frames);
   tcase_add_test(tc, test_equal_deep);
   tcase_add_test(tc, test_buf_u64_digits);
+  tcase_add_test(tc, test_heap_sections_populated);
   suite_add_tcase(s, tc);
   return s;
 }
 
 int main(void) {
-  GC_INIT();
+  heap_init();
   vm = vm_new();
   prelude_load(vm);
   return run_suite(vm_suite());
