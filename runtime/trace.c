@@ -49,9 +49,45 @@ bool trace_format_parse(const char *name, TraceFormat *out) {
 
 /* {===== Slots: the pieces of an event =====} */
 
-static void put_name(Buf *b, Value v) {
-  if (v.tag == T_SYM) buf_put(b, v.as.sym->name, v.as.sym->len);
-  else v_print(b, v, false);
+/* A text line is written through a cursor [w] into room reserved once
+ * (LINE_ROOM): its timestamp, literal pieces, numbers, booleans, short
+ * names and remembered messages need no check of their own.  Anything
+ * longer goes through the Buf: the cursor is handed back first and taken
+ * again after, with the room renewed. */
+#define PIECE_ROOM 32
+#define MAX_PIECES 6
+#define SHORT_NAME 48
+#define MEMO_ROOM 48
+#define SLOT_ROOM 64   /* the most a slot writes at the cursor: a name, a memo entry, " -> " and a number */
+#define LINE_ROOM (32 + MAX_PIECES * (PIECE_ROOM + SLOT_ROOM))
+
+static inline void line_room(Buf *b) {
+  if (b->cap - b->n < LINE_ROOM) buf_reserve(b, LINE_ROOM);
+}
+
+/* Hands the cursor back to [b]; line_taken takes it again. */
+static inline void line_give(Buf *b, char *w) { b->n = (size_t)(w - b->p); }
+
+static inline char *line_taken(Buf *b) {
+  line_room(b);
+  return b->p + b->n;
+}
+
+static char *printed(Buf *b, char *w, Value v, bool display) {
+  line_give(b, w);
+  v_print(b, v, display);
+  return line_taken(b);
+}
+
+static char *put_name(Buf *b, char *w, Value v) {
+  if (v.tag != T_SYM) return printed(b, w, v, false);
+  if (v.as.sym->len <= SHORT_NAME) {
+    memcpy(w, v.as.sym->name, v.as.sym->len);
+    return w + v.as.sym->len;
+  }
+  line_give(b, w);
+  buf_put(b, v.as.sym->name, v.as.sym->len);
+  return line_taken(b);
 }
 
 /* Messages recur: a program sends the same constant message again and
@@ -60,7 +96,6 @@ static void put_name(Buf *b, Value v) {
  * of the collector: a pair whose text is kept is not freed, so its
  * address is not reused for another meanwhile. */
 #define MEMO_SLOTS 64
-#define MEMO_ROOM 48
 typedef struct PrintMemo {
   const Pair *key;
   uint8_t len;
@@ -68,53 +103,59 @@ typedef struct PrintMemo {
 } PrintMemo;
 static PrintMemo print_memo[MEMO_SLOTS];
 
-static void put_pair(Buf *b, Value v) {
+static char *put_pair(Buf *b, char *w, Value v) {
   PrintMemo *m = &print_memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
   if (m->key == v.as.pair) {
-    buf_put_padded(b, m->text, m->len, MEMO_ROOM);
-    return;
+    memcpy(w, m->text, MEMO_ROOM);
+    return w + m->len;
   }
-  size_t start = b->n;
-  v_print(b, v, false);
-  size_t len = b->n - start;
-  if (len > MEMO_ROOM) return;
+  char *start = w;
+  size_t at = (size_t)(w - b->p);
+  w = printed(b, w, v, false);
+  size_t len = b->n - at;
+  if (len > MEMO_ROOM) return w;
+  start = b->p + at;
   m->key = v.as.pair;
   m->len = (uint8_t)len;
-  memcpy(m->text, b->p + start, len);
+  memcpy(m->text, start, len);
+  return w;
 }
 
-static void put_non_integer(Buf *b, Value v) {
+static char *put_non_integer(Buf *b, char *w, Value v) {
   switch (v.tag) {
-    case T_BOOL: buf_put_padded(b, v.as.b ? "#t" : "#f", 2, 2); break;
-    case T_PAIR: put_pair(b, v); break;
-    default: v_print(b, v, false); break;
+    case T_BOOL:
+      memcpy(w, v.as.b ? "#t" : "#f", 2);
+      return w + 2;
+    case T_PAIR: return put_pair(b, w, v);
+    default: return printed(b, w, v, false);
   }
 }
 
 /* Integers, booleans and small lists are most of the values a trace
  * prints: they skip the printer, or come from the memo.  Integers, the
  * most common, are tested for in line. */
-static inline void put_value(Buf *b, Value v) {
-  if (v.tag == T_INT) buf_i64(b, v.as.i);
-  else put_non_integer(b, v);
+static inline char *put_value(Buf *b, char *w, Value v) {
+  if (v.tag == T_INT) return buf_i64_at(w, v.as.i);
+  return put_non_integer(b, w, v);
 }
 
-static void text_slot(Buf *b, const LogEntry *e, char slot) {
+static char *text_slot(Buf *b, char *w, const LogEntry *e, char slot) {
   switch (slot) {
-    case 'i': buf_u64(b, e->id); break;
-    case 'a': put_value(b, e->a); break;
-    case 's': put_name(b, e->a); break;
-    case 't': put_name(b, e->b); break;
-    case 'm': v_print(b, e->a, true); break;
+    case 'i': return buf_u64_at(w, e->id);
+    case 'a': return put_value(b, w, e->a);
+    case 's': return put_name(b, w, e->a);
+    case 't': return put_name(b, w, e->b);
+    case 'm': return printed(b, w, e->a, true);
     case 'o':
-      if (e->has_b) {
-        buf_lit(b, " -> ");
-        put_value(b, e->b);
-      } else {
-        buf_lit(b, " (rejected)");
+      if (!e->has_b) {
+        memcpy(w, " (rejected)", 11);
+        return w + 11;
       }
-      break;
-    default: buf_putc(b, slot); break;
+      memcpy(w, " -> ", 4);
+      return put_value(b, w + 4, e->b);
+    default:
+      *w = slot;
+      return w + 1;
   }
 }
 
@@ -122,9 +163,7 @@ static void text_slot(Buf *b, const LogEntry *e, char slot) {
  * for none), so printing an event scans no template.  Each literal is
  * copied into a padded array of its own, so that appending it is one
  * fixed-size move. */
-#define PIECE_ROOM 32
 typedef struct Piece { char lit[PIECE_ROOM]; uint8_t len; char slot; } Piece;
-#define MAX_PIECES 6
 static Piece pieces[EV__COUNT][MAX_PIECES];
 static uint8_t npieces[EV__COUNT];
 
@@ -134,6 +173,7 @@ static void cut_templates(void) {
     const char *t = event_texts[k];
     uint8_t n = 0;
     for (;;) {
+      if (n == MAX_PIECES) abort();  /* a template of events.def with too many slots */
       const char *pct = strchr(t, '%');
       const char *end = pct ? pct : t + strlen(t);
       Piece *pc = &pieces[k][n++];
@@ -148,13 +188,20 @@ static void cut_templates(void) {
   }
 }
 
-/* The event's Display string, without timestamp or controller. */
-static void event_text(Buf *b, const LogEntry *e) {
+/* The event's Display string at the cursor, without timestamp or
+ * controller. */
+static char *event_text_at(Buf *b, char *w, const LogEntry *e) {
   const Piece *p = pieces[e->kind];
   for (uint8_t j = 0; j < npieces[e->kind]; j++) {
-    buf_put_padded(b, p[j].lit, p[j].len, PIECE_ROOM);
-    if (p[j].slot) text_slot(b, e, p[j].slot);
+    memcpy(w, p[j].lit, PIECE_ROOM);
+    w += p[j].len;
+    if (p[j].slot) w = text_slot(b, w, e, p[j].slot);
   }
+  return w;
+}
+
+static void event_text(Buf *b, const LogEntry *e) {
+  line_give(b, event_text_at(b, line_taken(b), e));
 }
 
 static void json_name(Buf *b, Value v) {
@@ -212,12 +259,10 @@ static void event_json_payload(Buf *b, const LogEntry *e) {
 /* Appends timestamp [ts].  Events mostly come one clock tick after the
  * last printed one: then the decimal text is counted up in place, which
  * is cheaper than converting the number again. */
-static void put_timestamp(Trace *t, uint64_t ts) {
-  _Static_assert(sizeof t->ts_text >= 20, "a 64-bit number has up to 20 digits");
+static char *timestamp_at(Trace *t, char *w, uint64_t ts) {
+  _Static_assert(sizeof t->ts_text >= BUF_NUMBER_ROOM, "a 64-bit number has up to 20 digits");
   if (ts != t->ts_at + 1 || t->ts_len == 0) {
-    Buf tmp = { .p = t->ts_text, .cap = sizeof t->ts_text };
-    buf_u64(&tmp, ts);
-    t->ts_len = (uint8_t)tmp.n;
+    t->ts_len = (uint8_t)(buf_u64_at(t->ts_text, ts) - t->ts_text);
   } else {
     int j = t->ts_len - 1;
     while (j >= 0 && t->ts_text[j] == '9') t->ts_text[j--] = '0';
@@ -230,12 +275,17 @@ static void put_timestamp(Trace *t, uint64_t ts) {
     }
   }
   t->ts_at = ts;
-  buf_put_padded(&t->buf, t->ts_text, t->ts_len, sizeof t->ts_text);
+  memcpy(w, t->ts_text, sizeof t->ts_text);
+  return w + t->ts_len;
+}
+
+static void put_timestamp(Trace *t, uint64_t ts) {
+  line_give(&t->buf, timestamp_at(t, line_taken(&t->buf), ts));
 }
 
 /* " [ctrl:NAME]\n" (just "\n" with no controller), made once per
  * controller change. */
-static void put_line_end(Trace *t, Symbol *ctrl) {
+static const Buf *line_end(Trace *t, Symbol *ctrl) {
   if (ctrl != t->suffix_ctrl || t->suffix.n == 0) {
     t->suffix.n = 0;
     if (ctrl) {
@@ -246,16 +296,19 @@ static void put_line_end(Trace *t, Symbol *ctrl) {
     buf_putc(&t->suffix, '\n');
     t->suffix_ctrl = ctrl;
   }
-  buf_put(&t->buf, t->suffix.p, t->suffix.n);
+  return &t->suffix;
 }
 
 static void text_entry(Trace *t, const LogEntry *e) {
   Buf *b = &t->buf;
-  buf_putc(b, '[');
-  put_timestamp(t, e->ts);
-  buf_lit(b, "] ");
-  event_text(b, e);
-  put_line_end(t, e->controller);
+  char *w = line_taken(b);
+  *w++ = '[';
+  w = timestamp_at(t, w, e->ts);
+  memcpy(w, "] ", 2);
+  w = event_text_at(b, w + 2, e);
+  line_give(b, w);
+  const Buf *end = line_end(t, e->controller);
+  buf_put(b, end->p, end->n);
 }
 
 static void json_entry(Trace *t, const LogEntry *e) {
@@ -324,7 +377,7 @@ static void mermaid_entry(Trace *t, const LogEntry *e) {
       buf_lit(b, " as obj:");
       buf_u64(b, e->id);
       buf_lit(b, " (");
-      put_name(b, e->a);
+      line_give(b, put_name(b, line_taken(b), e->a));
       buf_lit(b, ")\n");
       mermaid_note(b, e);
       break;

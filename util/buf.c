@@ -53,27 +53,37 @@ static char *digits_before(char *end, uint64_t v) {
 }
 
 /* Most numbers a trace prints are small (object ids, counters): one or
- * two digits are appended directly; longer ones are spelled in a scratch
+ * two digits are written directly; longer ones are spelled in a scratch
  * buffer and copied with one fixed-size move. */
-void buf_u64(Buf *b, uint64_t v) {
+char *buf_u64_at(char *w, uint64_t v) {
   if (v < 10) {
-    buf_putc(b, (char)('0' + v));
-  } else if (v < 100) {
-    buf_put_padded(b, digit_pairs + v * 2, 2, 2);
-  } else {
-    char tmp[40];  /* the digits end at tmp + 20, so 20 bytes from their start can be read */
-    char *start = digits_before(tmp + 20, v);
-    buf_put_padded(b, start, (size_t)(tmp + 20 - start), 20);
+    *w = (char)('0' + v);
+    return w + 1;
   }
+  if (v < 100) {
+    memcpy(w, digit_pairs + v * 2, 2);
+    return w + 2;
+  }
+  char tmp[40];  /* the digits end at tmp + 20, so 20 bytes from their start can be read */
+  char *start = digits_before(tmp + 20, v);
+  memcpy(w, start, 20);
+  return w + (tmp + 20 - start);
+}
+
+char *buf_i64_at(char *w, int64_t v) {
+  if (v >= 0) return buf_u64_at(w, (uint64_t)v);
+  *w = '-';
+  return buf_u64_at(w + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+void buf_u64(Buf *b, uint64_t v) {
+  if (b->cap - b->n < BUF_NUMBER_ROOM) buf_reserve(b, BUF_NUMBER_ROOM);
+  b->n = (size_t)(buf_u64_at(b->p + b->n, v) - b->p);
 }
 
 void buf_i64(Buf *b, int64_t v) {
-  if (v < 0) {
-    buf_putc(b, '-');
-    buf_u64(b, (uint64_t)0 - (uint64_t)v);
-  } else {
-    buf_u64(b, (uint64_t)v);
-  }
+  if (b->cap - b->n < BUF_NUMBER_ROOM) buf_reserve(b, BUF_NUMBER_ROOM);
+  b->n = (size_t)(buf_i64_at(b->p + b->n, v) - b->p);
 }
 
 void buf_printf(Buf *b, const char *fmt, ...) {

@@ -22,6 +22,11 @@ void buf_free(Buf *b);
 bool buf_flush(Buf *b, FILE *out);
 void buf_u64(Buf *b, uint64_t v);
 void buf_i64(Buf *b, int64_t v);
+/* The same at cursor [w], which must have BUF_NUMBER_ROOM bytes of room
+ * (a few past the digits are scratch); both return the end of the digits. */
+#define BUF_NUMBER_ROOM 21
+char *buf_u64_at(char *w, uint64_t v);
+char *buf_i64_at(char *w, int64_t v);
 /* Appends [s] as a JSON string literal, escaped as serde_json escapes
  * (the reference's traces and wire messages): " \\ \b \f \n \r \t, other
  * control characters as \u00XX; everything else, UTF-8 and DEL included,
