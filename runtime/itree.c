@@ -530,6 +530,9 @@ void rt_end_elsewhere(Runtime *rt, Program *p, bool ok, Value result, const char
   } else {
     end_failed(rt, p, (VMError){ .msg = error, .irritants = v_nil() });
   }
+  /* The scheduler only passes runnable programs: a detached one that
+   * ends here would stay in the ring for good. */
+  if (p->detached) unlink_program(rt, p);
 }
 
 bool rt_run_ready(Runtime *rt, int64_t steps) {

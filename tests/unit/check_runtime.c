@@ -801,6 +801,49 @@ START_TEST(test_session_redeclares) {
 }
 END_TEST
 
+static bool in_ring(Runtime *rt, Program *p) {
+  Program *q = rt->programs;
+  if (!q) return false;
+  do {
+    if (q == p) return true;
+    q = q->next;
+  } while (q != rt->programs);
+  return false;
+}
+
+/* Detached programs (a node's served calls) leave the ring when they end,
+ * and the next program started reuses the memory of one that ended well. */
+START_TEST(test_detached_programs) {
+  Runtime *rt;
+  Value main = compile_into("(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1))))) (deep 40)", &rt);
+  Program *p = rt_start(rt, main, NULL, 0);
+  p->detached = true;
+  while (rt_run_ready(rt, 1000)) {}
+  ck_assert_int_eq(p->status, PS_DONE);
+  ck_assert_str_eq(written(p->result), "40");
+  ck_assert(!in_ring(rt, p));
+  ck_assert_ptr_eq(rt->spare, p);
+  uint64_t id = p->id;
+  Program *q = rt_start(rt, main, NULL, 0);
+  ck_assert_ptr_eq(q, p);
+  ck_assert_ptr_null(rt->spare);
+  ck_assert_uint_gt(q->id, id);
+  ck_assert_int_eq(q->status, PS_RUNNABLE);
+  ck_assert(!q->detached);
+  ck_assert_uint_eq(q->nacts, 1);
+  while (rt_run_ready(rt, 1000)) {}
+  ck_assert_str_eq(written(q->result), "40");
+  ck_assert(in_ring(rt, q));  /* not detached: someone may join it */
+  /* Ended on another machine: out of the ring as well. */
+  Program *r = rt_start(rt, main, NULL, 0);
+  r->detached = true;
+  r->status = PS_BLOCKED;
+  rt_end_elsewhere(rt, r, true, v_int(7), NULL);
+  ck_assert_int_eq(r->status, PS_DONE);
+  ck_assert(!in_ring(rt, r));
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   TCase *tc = tcase_create("store");
@@ -818,6 +861,7 @@ static Suite *runtime_suite(void) {
   tc = tcase_create("programs");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_programs);
+  tcase_add_test(tc, test_detached_programs);
   tcase_add_test(tc, test_store_through_programs);
   tcase_add_test(tc, test_ping_pong_100k);
   tcase_add_test(tc, test_ping_pong_100k_rejected);
