@@ -185,20 +185,27 @@ static void respond(Program *p, Value v) {
 /* A finished program wakes those waiting for it in join.  Its open
  * transaction is aborted, unless it is a session's program that ended
  * well: the next one carries on with it. */
+/* The programs waiting in join for ended program [p] go on. */
+static void wake_joiners(Runtime *rt, Program *p) {
+  Program *q = rt->programs;
+  do {
+    if (q->status == PS_BLOCKED && q->waiting_for == p->id) {
+      q->status = PS_RUNNABLE;
+      respond(q, p->status == PS_DONE ? v_just(p->result) : v_nothing());
+    }
+    q = q->next;
+  } while (q != rt->programs);
+}
+
 static void finish_program(Runtime *rt, Program *p, ProgStatus st) {
   p->status = st;
   if (p->tx && (st == PS_FAILED || !p->session)) {
     p->aborted_tx = p->tx->id;
     tx_abort(rt, p);
   }
-  Program *q = rt->programs;
-  do {
-    if (q->status == PS_BLOCKED && q->waiting_for == p->id) {
-      q->status = PS_RUNNABLE;
-      respond(q, st == PS_DONE ? v_just(p->result) : v_nothing());
-    }
-    q = q->next;
-  } while (q != rt->programs);
+  /* Only a program that was joined has waiters to wake: a node ends a
+   * program per served call, with as many in the ring as calls nest. */
+  if (p->joined) wake_joiners(rt, p);
   if (p->on_done) p->on_done(rt, p);
 }
 

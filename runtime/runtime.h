@@ -160,6 +160,7 @@ typedef struct Program {
   Value result;
   VMError error;
   uint64_t waiting_for;        /* program id when blocked in join */
+  bool joined;                 /* some program has waited in join for it */
   bool has_response;           /* resume the fiber with [response] next turn */
   Value response;
   Journal *journal;

@@ -24,6 +24,7 @@ HResult h_JOIN(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
   }
   p->status = PS_BLOCKED;
   p->waiting_for = q->id;
+  q->joined = true;
   return H_SWITCHED;
 }
 
