@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/node.h"
 #include "cli/repl.h"
+#include "cli/runopts.h"
 #include "runtime/runtime.h"
 #include "stdlib/prelude.h"
 
@@ -83,22 +84,6 @@ static void usage(FILE *out) {
           meta_names, AVM_DEFAULT_MAX_DEPTH);
 }
 
-typedef struct RunOptions {
-  bool trace;
-  TraceFormat trace_format;
-  const char *trace_file;   /* NULL: stderr */
-  bool allow_unsafe;
-  int64_t gas;   /* < 0: unlimited */
-} RunOptions;
-
-/* Opens where the trace goes; NULL (after a message) if it cannot. */
-static FILE *open_trace(const RunOptions *o) {
-  if (!o->trace_file) return stderr;
-  FILE *f = fopen(o->trace_file, "w");
-  if (!f) cli_error(prog, "cannot write the trace to '%s': %s", o->trace_file, strerror(errno));
-  return f;
-}
-
 /* Runs the top-level program of [m] on the AVM interpreter to its end; a
  * runtime error is reported through [d]. */
 static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
@@ -108,7 +93,7 @@ static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
   rt->allow_unsafe = o->allow_unsafe;
   FILE *trace = NULL;
   if (o->trace) {
-    if (!(trace = open_trace(o))) return EX_AVM_IOERR;
+    if (!(trace = run_open_trace(prog, o))) return EX_AVM_IOERR;
     trace_start(rt, trace, o->trace_format);
   }
   rt_load_module(rt, m, stderr);
@@ -130,14 +115,11 @@ static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
   return fflush(stdout) == 0 ? EX_AVM_OK : EX_AVM_IOERR;
 }
 
-/* The options avm run and avm repl share, in getopt_long's form; the long
- * ones without a short form have codes above any character. */
-enum { OPT_ALLOW_UNSAFE = 256, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE, OPT_GAS };
+/* The options avm run and avm repl take: those of running a program, and
+ * --gas. */
+enum { OPT_GAS = RUN_OPT_END };
 static const struct option longopts[] = {
-  { "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
-  { "stack", required_argument, NULL, OPT_STACK },
-  { "trace", optional_argument, NULL, OPT_TRACE },
-  { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
+  RUN_OPTIONS(RUN_LONGOPT)
   { "gas", required_argument, NULL, OPT_GAS },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
@@ -145,26 +127,17 @@ static const struct option longopts[] = {
 };
 
 /* Parses the options; -1 to go on, else the exit status to leave with. */
-static int parse_options(int argc, char **argv, RunOptions *ro, int64_t *stack) {
+static int parse_options(int argc, char **argv, RunOptions *ro) {
   int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+    int done = run_option(prog, c, optarg, ro);
+    if (done != RUN_OPTION_NOT_MINE) {
+      if (done >= 0) return done;
+      continue;
+    }
     switch (c) {
-      case OPT_ALLOW_UNSAFE: ro->allow_unsafe = true; break;
-      case OPT_STACK:
-        if (!cli_number(optarg, 1, 100000000, stack))
-          return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
-        break;
-      case OPT_TRACE:
-        ro->trace = true;
-        if (optarg && !trace_format_parse(optarg, &ro->trace_format))
-          return cli_usage_error(prog, "--trace: unknown format '%s' (text, json or mermaid)", optarg);
-        break;
-      case OPT_TRACE_FILE:
-        ro->trace = true;
-        ro->trace_file = optarg;
-        break;
       case OPT_GAS:
         if (!cli_number(optarg, 0, INT64_MAX, &ro->gas))
           return cli_usage_error(prog, "--gas: expected a non-negative number, got '%s'", optarg);
@@ -178,15 +151,14 @@ static int parse_options(int argc, char **argv, RunOptions *ro, int64_t *stack) 
 }
 
 static int cmd_run(int argc, char **argv) {
-  int64_t stack = AVM_DEFAULT_MAX_DEPTH;
-  RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
-  int done = parse_options(argc, argv, &ro, &stack);
+  RunOptions ro = run_options_default();
+  int done = parse_options(argc, argv, &ro);
   if (done >= 0) return done;
   if (optind >= argc) return cli_usage_error(prog, "run: missing program file");
   const char *file = argv[optind++];
   if (optind < argc && strcmp(argv[optind], "--") == 0) optind++;
   VM *vm = cli_new_vm();
-  vm->max_depth = (size_t)stack;
+  vm->max_depth = (size_t)ro.stack;
   Value args = v_nil();
   for (int j = argc - 1; j >= optind; j--) args = v_cons(v_cstring(argv[j]), args);
   vm->command_line = args;
@@ -200,13 +172,12 @@ static int cmd_run(int argc, char **argv) {
 }
 
 static int cmd_repl(int argc, char **argv) {
-  int64_t stack = AVM_DEFAULT_MAX_DEPTH;
-  RunOptions ro = { .gas = -1, .trace_format = TF_TEXT };
-  int done = parse_options(argc, argv, &ro, &stack);
+  RunOptions ro = run_options_default();
+  int done = parse_options(argc, argv, &ro);
   if (done >= 0) return done;
   if (ro.trace_file) return cli_usage_error(prog, "repl: --trace-file is for avm run (the REPL traces on stdout)");
   ReplOptions o = { .allow_unsafe = ro.allow_unsafe, .trace = ro.trace, .trace_format = ro.trace_format,
-                    .gas = ro.gas, .max_depth = (size_t)stack, .files = argv + optind, .nfiles = argc - optind };
+                    .gas = ro.gas, .max_depth = (size_t)ro.stack, .files = argv + optind, .nfiles = argc - optind };
   return repl_main(&o);
 }
 

@@ -1,6 +1,5 @@
 /* cli/node.c — avm node: the command line of a node (net/node.c does the
  * rest).  Loads the modules, names the peers, and hands over. */
-#include <errno.h>
 #include <gc.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,14 +7,15 @@
 #include <string.h>
 #include "cli/common.h"
 #include "cli/node.h"
+#include "cli/runopts.h"
 #include "net/node.h"
 #include "stdlib/prelude.h"
 
 static const char *prog = "avm";
 
 enum {
-  OPT_NAME = 256, OPT_PORT, OPT_PREFIX, OPT_PEER, OPT_LOAD, OPT_RUN, OPT_EXIT_AFTER_RUN, OPT_CALL_TIMEOUT,
-  OPT_ALLOW_UNSAFE, OPT_STACK, OPT_TRACE, OPT_TRACE_FILE, OPT_EVENTS, OPT_MAX_CALLS
+  OPT_NAME = RUN_OPT_END, OPT_PORT, OPT_PREFIX, OPT_PEER, OPT_LOAD, OPT_RUN, OPT_EXIT_AFTER_RUN, OPT_CALL_TIMEOUT,
+  OPT_EVENTS, OPT_MAX_CALLS
 };
 static const struct option longopts[] = {
   { "name", required_argument, NULL, OPT_NAME },
@@ -27,11 +27,8 @@ static const struct option longopts[] = {
   { "exit-after-run", no_argument, NULL, OPT_EXIT_AFTER_RUN },
   { "call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT },
   { "max-calls", required_argument, NULL, OPT_MAX_CALLS },
-  { "allow-unsafe", no_argument, NULL, OPT_ALLOW_UNSAFE },
-  { "stack", required_argument, NULL, OPT_STACK },
-  { "trace", optional_argument, NULL, OPT_TRACE },
-  { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
   { "events", required_argument, NULL, OPT_EVENTS },
+  RUN_OPTIONS(RUN_LONGOPT)
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
@@ -59,15 +56,19 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   NodeOptions o = { .name = "node", .port = 9001, .prefix = -1, .call_timeout_ms = NODE_DEFAULT_CALL_TIMEOUT_MS,
                     .max_calls = NODE_DEFAULT_MAX_CALLS, .trace_format = TF_TEXT, .events_port = -1 };
   const char **load = GC_MALLOC((size_t)argc * sizeof *load);
-  const char *run = NULL, *trace_file = NULL;
-  bool trace = false;
-  size_t stack = AVM_DEFAULT_MAX_DEPTH;
+  const char *run = NULL;
+  RunOptions ro = run_options_default();
   o.peers = GC_MALLOC((size_t)argc * sizeof *o.peers);
   int c;
   int64_t v;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+    int done = run_option(prog, c, optarg, &ro);
+    if (done != RUN_OPTION_NOT_MINE) {
+      if (done >= 0) return done;
+      continue;
+    }
     switch (c) {
       case OPT_NAME:
         if (!*optarg) return cli_usage_error(prog, "node: --name: a machine needs a name");
@@ -102,21 +103,6 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
           return cli_usage_error(prog, "node: --max-calls: expected a number from 1 to 100000000, got '%s'", optarg);
         o.max_calls = (size_t)v;
         break;
-      case OPT_ALLOW_UNSAFE: o.allow_unsafe = true; break;
-      case OPT_STACK:
-        if (!cli_number(optarg, 1, 100000000, &v))
-          return cli_usage_error(prog, "--stack: expected a number from 1 to 100000000, got '%s'", optarg);
-        stack = (size_t)v;
-        break;
-      case OPT_TRACE:
-        trace = true;
-        if (optarg && !trace_format_parse(optarg, &o.trace_format))
-          return cli_usage_error(prog, "--trace: unknown format '%s' (text, json or mermaid)", optarg);
-        break;
-      case OPT_TRACE_FILE:
-        trace = true;
-        trace_file = optarg;
-        break;
       case OPT_EVENTS:
         if (!cli_number(optarg, 0, 65535, &v)) return cli_usage_error(prog, "node: --events: expected a port from 0 to 65535, got '%s'", optarg);
         o.events_port = (int)v;
@@ -130,11 +116,13 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
   if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
     return cli_usage_error(prog, "node: unexpected argument '%s' (program arguments follow --)", argv[optind]);
   if (o.exit_after_run && !run) return cli_usage_error(prog, "node: --exit-after-run needs --run FILE");
-  if (o.events_port >= 0 && trace && o.trace_format != TF_JSON)
+  o.allow_unsafe = ro.allow_unsafe;
+  o.trace_format = ro.trace_format;
+  if (o.events_port >= 0 && ro.trace && o.trace_format != TF_JSON)
     return cli_usage_error(prog, "node: --events sends the JSON view of the trace: with it, use --trace=json");
 
   VM *vm = cli_new_vm();
-  vm->max_depth = stack;
+  vm->max_depth = (size_t)ro.stack;
   Value args = v_nil();
   for (int j = argc - 1; j >= optind; j--) args = v_cons(v_cstring(argv[j]), args);
   vm->command_line = args;
@@ -152,13 +140,7 @@ int cmd_node(int argc, char **argv, void (*usage)(FILE *out)) {
     if (!(o.run = cli_load_program(&d, vm, run, o.allow_unsafe, true, &status))) return status;
     vm_link(vm, o.run);
   }
-  if (trace) {
-    o.trace = trace_file ? fopen(trace_file, "w") : stderr;
-    if (!o.trace) {
-      cli_error(prog, "cannot write the trace to '%s': %s", trace_file, strerror(errno));
-      return EX_AVM_IOERR;
-    }
-  }
+  if (ro.trace && !(o.trace = run_open_trace(prog, &ro))) return EX_AVM_IOERR;
   status = node_run(vm, &o);
   if (o.trace && o.trace != stderr && fclose(o.trace) != 0 && status == EX_AVM_OK) status = EX_AVM_IOERR;
   return status;
