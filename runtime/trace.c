@@ -103,21 +103,54 @@ typedef struct PrintMemo {
 } PrintMemo;
 static PrintMemo print_memo[MEMO_SLOTS];
 
+/* A short proper list of integers, booleans and plain symbols (a message
+ * built as the program runs, like (set 42)) written at the cursor as the
+ * printer would write it; NULL, the cursor not to be moved, if [v] is
+ * another kind of value or would take more than a slot's room. */
+static char *small_list_at(char *w, Value v) {
+  /* Past [end], one more item with its space and ')' may not fit. */
+  char *end = w + SLOT_ROOM - BUF_NUMBER_ROOM - 3;
+  *w++ = '(';
+  for (;;) {
+    Value x = v.as.pair->car;
+    if (x.tag == T_INT) {
+      w = buf_i64_at(w, x.as.i);
+    } else if (x.tag == T_BOOL) {
+      memcpy(w, x.as.b ? "#t" : "#f", 2);
+      w += 2;
+    } else if (x.tag == T_SYM && x.as.sym->write_form == SYM_PLAIN && x.as.sym->len <= BUF_NUMBER_ROOM) {
+      memcpy(w, x.as.sym->name, x.as.sym->len);
+      w += x.as.sym->len;
+    } else {
+      return NULL;
+    }
+    v = v.as.pair->cdr;
+    if (v.tag == T_NIL) break;
+    if (v.tag != T_PAIR || w > end) return NULL;
+    *w++ = ' ';
+  }
+  *w++ = ')';
+  return w;
+}
+
 static char *put_pair(Buf *b, char *w, Value v) {
   PrintMemo *m = &print_memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
   if (m->key == v.as.pair) {
     memcpy(w, m->text, MEMO_ROOM);
     return w + m->len;
   }
-  char *start = w;
   size_t at = (size_t)(w - b->p);
-  w = printed(b, w, v, false);
-  size_t len = b->n - at;
+  char *end = small_list_at(w, v);
+  if (end) {
+    w = end;
+  } else {
+    w = printed(b, w, v, false);
+  }
+  size_t len = (size_t)(w - b->p) - at;
   if (len > MEMO_ROOM) return w;
-  start = b->p + at;
   m->key = v.as.pair;
   m->len = (uint8_t)len;
-  memcpy(m->text, start, len);
+  memcpy(m->text, b->p + at, len);
   return w;
 }
 
