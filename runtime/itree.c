@@ -182,9 +182,6 @@ static void respond(Program *p, Value v) {
   p->response = v;
 }
 
-/* A finished program wakes those waiting for it in join.  Its open
- * transaction is aborted, unless it is a session's program that ended
- * well: the next one carries on with it. */
 /* The programs waiting in join for ended program [p] go on. */
 static void wake_joiners(Runtime *rt, Program *p) {
   Program *q = rt->programs;
@@ -197,6 +194,9 @@ static void wake_joiners(Runtime *rt, Program *p) {
   } while (q != rt->programs);
 }
 
+/* A finished program wakes those waiting for it in join.  Its open
+ * transaction is aborted, unless it is a session's program that ended
+ * well: the next one carries on with it. */
 static void finish_program(Runtime *rt, Program *p, ProgStatus st) {
   p->status = st;
   if (p->tx && (st == PS_FAILED || !p->session)) {
