@@ -259,7 +259,6 @@ static bool json_word(const char *s, size_t len, size_t *n) {
   return is(s, i, "true") || is(s, i, "false") || is(s, i, "null");
 }
 
-/* A character of a JSON number: a test per digit, not a call. */
 /* What a character is to check_text, one load each. */
 enum { CH_OTHER, CH_QUOTE, CH_APOSTROPHE, CH_LETTER, CH_DIGIT, CH_SIGN, CH_FRACTION };
 #define LETTERS(x) ['a' + (x)] = CH_LETTER, ['A' + (x)] = CH_LETTER
@@ -277,10 +276,6 @@ static const unsigned char char_class[256] = {
 
 static inline int class_of(char c) { return char_class[(unsigned char)c]; }
 
-/* Refuses what json-c lets through but we must not take, even in its
- * strict mode: integers outside the 64-bit range (json-c clamps them to its
- * ends), single-quoted object keys, NaN and Infinity.  [s] is otherwise
- * known to be JSON, so strings are skipped by their quotes. */
 /* The index after the string that starts at s[i], in valid JSON: the
  * first quote not escaped, found many bytes at a time by memchr. */
 static size_t string_end(const char *s, size_t i, size_t len) {
@@ -294,6 +289,10 @@ static size_t string_end(const char *s, size_t i, size_t len) {
   }
 }
 
+/* Refuses what json-c lets through but we must not take, even in its
+ * strict mode: integers outside the 64-bit range (json-c clamps them to its
+ * ends), single-quoted object keys, NaN and Infinity.  [s] is otherwise
+ * known to be JSON, so strings are skipped by their quotes. */
 static bool check_text(Dec *d, const char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
