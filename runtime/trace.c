@@ -58,7 +58,8 @@ bool trace_format_parse(const char *name, TraceFormat *out) {
 #define MAX_PIECES 6
 #define SHORT_NAME 48
 #define MEMO_ROOM 48
-#define SLOT_ROOM 64   /* the most a slot writes at the cursor: a name, a memo entry, " -> " and a number */
+#define SLOT_ROOM 64   /* the most a slot writes at the cursor: " -> " and a value, or a name */
+#define LIST_ROOM (SLOT_ROOM - 4)
 #define LINE_ROOM (32 + MAX_PIECES * (PIECE_ROOM + SLOT_ROOM))
 
 static inline void line_room(Buf *b) {
@@ -109,7 +110,7 @@ static PrintMemo print_memo[MEMO_SLOTS];
  * another kind of value or would take more than a slot's room. */
 static char *small_list_at(char *w, Value v) {
   /* Past [end], one more item with its space and ')' may not fit. */
-  char *end = w + SLOT_ROOM - BUF_NUMBER_ROOM - 3;
+  char *end = w + LIST_ROOM - BUF_NUMBER_ROOM - 3;
   *w++ = '(';
   for (;;) {
     Value x = v.as.pair->car;
