@@ -137,7 +137,7 @@ static Program *program_of(Runtime *rt, Fiber *f, Symbol *controller) {
 
 /* Ended program [p], out of the ring and detached (nobody holds it), kept
  * for its memory: a node serves every remote call with a program of its
- * own, and making a fresh one was a fifth of serving a small call. */
+ * own, and making a fresh one was a seventh of serving a small call. */
 static void keep_spare(Runtime *rt, Program *p) {
   if (p->status == PS_DONE && !p->acts_mem.mapped && p->acts_cap <= SPARE_MAX_ACTS && fiber_renewable(p->fiber))
     rt->spare = p;
