@@ -374,10 +374,30 @@ static bool charge(Runtime *rt, Program *p, int64_t cost) {
  * the end of its time slice (then false: a Tau step).  Inlined into both
  * schedulers (run_main and rt_run_ready): as a call of its own it costs a
  * fifth more per AVM instruction. */
+/* The AVM instruction [p]'s fiber stopped at: gas, the safety check, then
+ * its handler. */
+static HResult handle_vis(Runtime *rt, Program *p, Value *out) {
+  Fiber *f = p->fiber;
+  rt->avm_instructions++;
+  if (!charge(rt, p, instr_info[f->vis_instr].gas)) return H_ERROR;
+  /* The compiler refuses unsafe instructions without --allow-unsafe,
+   * but a procedure value can still reach one (a global redefined
+   * later, forged bytecode): the runtime checks too. */
+  if (instr_info[f->vis_instr].safety == UNSAFE && !rt->allow_unsafe) {
+    vm_raise(f, v_nil(), "unsafe instruction '%s' requires --allow-unsafe", instr_info[f->vis_instr].name);
+    return H_ERROR;
+  }
+  return handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, out);
+}
+
+static AvmInLoop avm_in_loop(void *ctx, Fiber *f, Value *out);
+
 static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) {
   Fiber *f = p->fiber;
   int64_t slice = rt->vm->slice;
   VMStatus st;
+  rt->vm->avm_in_loop = avm_in_loop;
+  rt->vm->avm_ctx = rt;
   f->budget = slice;  /* what is left of it afterwards is what was not used */
   if (p->has_response) {
     p->has_response = false;
@@ -405,22 +425,11 @@ static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) 
     case VM_ERROR:
       fail(rt, p);
       return true;
+    case VM_HANDLED:
+      return true;
     case VM_VIS: {
-      rt->avm_instructions++;
-      if (!charge(rt, p, instr_info[f->vis_instr].gas)) {
-        fail(rt, p);
-        return true;
-      }
-      /* The compiler refuses unsafe instructions without --allow-unsafe,
-       * but a procedure value can still reach one (a global redefined
-       * later, forged bytecode): the runtime checks too. */
-      if (instr_info[f->vis_instr].safety == UNSAFE && !rt->allow_unsafe) {
-        vm_raise(f, v_nil(), "unsafe instruction '%s' requires --allow-unsafe", instr_info[f->vis_instr].name);
-        fail(rt, p);
-        return true;
-      }
       Value out = v_unspec();
-      switch (handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, &out)) {
+      switch (handle_vis(rt, p, &out)) {
         case H_DONE: respond(p, out); return true;
         case H_SWITCHED: return true;
         case H_ERROR: fail(rt, p); return true;
@@ -428,6 +437,30 @@ static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) 
     }
   }
   return true;
+}
+
+/* VM.avm_in_loop: the AVM instruction program rt->current's fiber stopped
+ * at, handled without the run stopping, when that changes nothing: it is
+ * the only program (programs take turns at AVM instructions), and no
+ * interrupt waits. */
+static AvmInLoop avm_in_loop(void *ctx, Fiber *f, Value *out) {
+  Runtime *rt = ctx;
+  Program *p = rt->current;
+  if (!p || p->fiber != f || p->next != p || rt_interrupted(rt)) return AVM_STOP;
+  *out = v_unspec();
+  HResult r = handle_vis(rt, p, out);
+  bool alone = p->next == p;  /* (spawn) has made another: its turn comes first */
+  switch (r) {
+    case H_DONE:
+      if (alone) return AVM_DONE;
+      respond(p, *out);
+      return AVM_HANDLED;
+    case H_SWITCHED:
+      return alone && p->status == PS_RUNNABLE && f->status == VM_TAU && !p->has_response ? AVM_FRAMES : AVM_HANDLED;
+    case H_ERROR: break;
+  }
+  fail(rt, p);
+  return AVM_HANDLED;
 }
 
 static Program *next_runnable(Runtime *rt, Program *after) {

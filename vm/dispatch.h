@@ -300,6 +300,24 @@ static VMStatus RUN_NAME(Fiber *f) {
       vmcase(AVM) {
         SAVE();
         suspend(f, i.c, &R[i.b], i.x, (size_t)(R - f->stack) + i.a, false);
+#if !METERED
+        /* The runtime may handle it here: one stop and restart of the
+         * loop less per AVM instruction. */
+        if (f->vm->avm_in_loop) {
+          Value out;
+          AvmInLoop done = f->vm->avm_in_loop(f->vm->avm_ctx, f, &out);
+          if (done == AVM_DONE) {
+            f->stack[f->vis_dest] = out;
+            f->status = VM_TAU;
+          }
+          if (done == AVM_DONE || done == AVM_FRAMES) {
+            G = f->vm->globals.values;
+            RELOAD();
+            vmbreak;
+          }
+          if (done == AVM_HANDLED) return VM_HANDLED;
+        }
+#endif
         return VM_VIS;
       }
     }

@@ -210,7 +210,12 @@ VMStatus vm_run(Fiber *f) {
   f->budgeted = f->vm->slice > 0;
   if (f->budgeted) f->budget = f->vm->slice;
   f->status = VM_TAU;
-  if (!f->budgeted) return f->status = run_plain(f);
+  if (!f->budgeted) {
+    /* A handled stop leaves the fiber as its handler made it. */
+    VMStatus st = run_plain(f);
+    if (st != VM_HANDLED) f->status = st;
+    return st;
+  }
   f->status = run_metered(f);
   f->vm->executed += f->executed;
   f->executed = 0;

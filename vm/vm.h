@@ -87,7 +87,17 @@ typedef struct Globals {
  * its procedure uses AVM instructions (pure bodies may not call it). */
 enum { GF_DEFINED = 1, GF_IMPURE = 2 };
 
-typedef enum VMStatus { VM_RET, VM_VIS, VM_TAU, VM_ERROR } VMStatus;
+/* VM_HANDLED: the run stopped at an AVM instruction that the runtime's
+ * in-loop handler (VM.avm_in_loop) has dealt with already. */
+typedef enum VMStatus { VM_RET, VM_VIS, VM_TAU, VM_ERROR, VM_HANDLED } VMStatus;
+
+/* What VM.avm_in_loop did with the AVM instruction the fiber stopped at. */
+typedef enum AvmInLoop {
+  AVM_STOP,      /* nothing: the run stops at it as usual (VM_VIS) */
+  AVM_DONE,      /* answered, the response in *out: the run goes on */
+  AVM_FRAMES,    /* handled, and the fiber has a new frame to run (an object call): the run goes on */
+  AVM_HANDLED    /* handled, and the run stops (VM_HANDLED) */
+} AvmInLoop;
 
 typedef struct Frame {
   Closure *cl;
@@ -159,6 +169,11 @@ struct VM {
   int exit_requested;  /* (exit n): n+1, else 0 */
   uint64_t executed;   /* VM instructions run in the metered loop (vm->slice > 0) so far */
   Module *prelude;     /* the prelude's code: the same in every VM of this build */
+  /* Set by the runtime: handles an AVM instruction without the run
+   * stopping, when it can (only the plain loop asks).  The fiber is
+   * suspended at the instruction when it is called. */
+  AvmInLoop (*avm_in_loop)(void *ctx, Fiber *f, Value *out);
+  void *avm_ctx;
 };
 
 #define AVM_DEFAULT_MAX_DEPTH 2000000

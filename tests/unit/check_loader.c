@@ -114,6 +114,7 @@ static const char *run_on(VM *rvm, Module *m, int taus) {
     case VM_ERROR: snprintf(out, sizeof out, "error: %s", f->error.msg); break;
     case VM_VIS: snprintf(out, sizeof out, "vis: %s", instr_info[f->vis_instr].name); break;
     case VM_TAU: snprintf(out, sizeof out, "tau"); break;
+    case VM_HANDLED: snprintf(out, sizeof out, "handled"); break;  /* no runtime here: never */
   }
   return out;
 }
