@@ -391,12 +391,14 @@ static HResult handle_vis(Runtime *rt, Program *p, Value *out) {
 }
 
 static AvmInLoop avm_in_loop(void *ctx, Fiber *f, Value *out);
+static AvmInLoop ret_in_loop(void *ctx, Fiber *f);
 
 static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) {
   Fiber *f = p->fiber;
   int64_t slice = rt->vm->slice;
   VMStatus st;
   rt->vm->avm_in_loop = avm_in_loop;
+  rt->vm->ret_in_loop = ret_in_loop;
   rt->vm->avm_ctx = rt;
   f->budget = slice;  /* what is left of it afterwards is what was not used */
   if (p->has_response) {
@@ -461,6 +463,21 @@ static AvmInLoop avm_in_loop(void *ctx, Fiber *f, Value *out) {
   }
   fail(rt, p);
   return AVM_HANDLED;
+}
+
+/* VM.ret_in_loop: the end of an object call's behavior, handled as
+ * step() would, the caller going on at once under the same conditions. */
+static AvmInLoop ret_in_loop(void *ctx, Fiber *f) {
+  Runtime *rt = ctx;
+  Program *p = rt->current;
+  if (!p || p->fiber != f || p->next != p || !rt_in_call(p) || rt_interrupted(rt)) return AVM_STOP;
+  return_from_call(rt, p, f->result);
+  /* A caller suspended in a tail call returns in turn: vm_resume knows how. */
+  if (p->status != PS_RUNNABLE || !p->has_response || f->vis_returns) return AVM_HANDLED;
+  p->has_response = false;
+  f->stack[f->vis_dest] = p->response;
+  f->status = VM_TAU;
+  return AVM_FRAMES;
 }
 
 static Program *next_runnable(Runtime *rt, Program *after) {

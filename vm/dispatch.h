@@ -288,6 +288,17 @@ static VMStatus RUN_NAME(Fiber *f) {
           vmbreak;
         }
         pop_frame(f, R[i.a]);
+#if !METERED
+        if (f->vm->ret_in_loop) {
+          AvmInLoop done = f->vm->ret_in_loop(f->vm->avm_ctx, f);
+          if (done == AVM_FRAMES) {
+            G = f->vm->globals.values;
+            RELOAD();
+            vmbreak;
+          }
+          if (done == AVM_HANDLED) return VM_HANDLED;
+        }
+#endif
         return VM_RET;
       }
       vmcase(PRIM) {

@@ -173,6 +173,10 @@ struct VM {
    * stopping, when it can (only the plain loop asks).  The fiber is
    * suspended at the instruction when it is called. */
   AvmInLoop (*avm_in_loop)(void *ctx, Fiber *f, Value *out);
+  /* The same for a return to the floor frame (the end of an object
+   * call's behavior): AVM_FRAMES when the caller runs on, the result
+   * delivered. */
+  AvmInLoop (*ret_in_loop)(void *ctx, Fiber *f);
   void *avm_ctx;
 };
 
