@@ -220,6 +220,17 @@ static void put_modules(Capture *c, Buf *out) {
   buf_putc(out, ']');
 }
 
+/* {"modules": [...], FIELDS}: [fields] (freed) written first, since
+ * writing them is what lists the modules they need. */
+static void put_with_modules(Capture *c, Buf *out, Buf *fields) {
+  buf_putc(out, '{');
+  put_modules(c, out);
+  buf_putc(out, ',');
+  buf_put(out, fields->p, fields->n);
+  buf_putc(out, '}');
+  buf_free(fields);
+}
+
 void cont_capture(Codebase *cb, Program *p, Buf *out) {
   Capture c;
   capture_init(&c, cb);
@@ -256,12 +267,7 @@ void cont_capture(Codebase *cb, Program *p, Buf *out) {
   else buf_lit(&body, "null");
   buf_putc(&body, ',');
   put_globals(&c, &body);  /* last: the values above add the modules whose globals it sends */
-  buf_putc(out, '{');
-  put_modules(&c, out);
-  buf_putc(out, ',');
-  buf_put(out, body.p, body.n);
-  buf_putc(out, '}');
-  buf_free(&body);
+  put_with_modules(&c, out, &body);
 }
 
 void cont_outcome(Codebase *cb, Program *p, Buf *out) {
@@ -277,13 +283,9 @@ void cont_outcome(Codebase *cb, Program *p, Buf *out) {
   Capture c;
   capture_init(&c, cb);
   Buf value = { 0 };
+  buf_lit(&value, "\"value\":");
   put_value(&c, &value, p->result);
-  buf_putc(out, '{');
-  put_modules(&c, out);
-  buf_lit(out, ",\"value\":");
-  buf_put(out, value.p, value.n);
-  buf_putc(out, '}');
-  buf_free(&value);
+  put_with_modules(&c, out, &value);
 }
 
 /* {===== Reading =====} */

@@ -507,6 +507,16 @@ static bool may_serve(Node *n, Conn *c, uint64_t request) {
   return false;
 }
 
+/* Program [p] serves request [request] of [c]: once it has ended, [done]
+ * answers; nobody joins it. */
+static void serve_with(Node *n, Conn *c, uint64_t request, Program *p, void (*done)(Runtime *rt, Program *p)) {
+  Served *s = GC_MALLOC(sizeof *s);
+  *s = (Served){ .node = n, .request = request, .conn = c->serial };
+  p->done_ctx = s;
+  p->on_done = done;
+  p->detached = true;
+}
+
 /* Answers served request [s] with Err, the text in [b] (freed). */
 static void reply_err(Served *s, Buf *b) {
   buf_putc(b, '\0');
@@ -545,11 +555,7 @@ static void serve(Node *n, Conn *c, WireMsg *m) {
   if (!may_serve(n, c, m->request_id)) return;
   Symbol *machine = c->machine ? c->machine : sym_intern_cstr("unknown");
   Program *p = rt_serve(n->rt, n->serve, m->target, m->input, m->sender, machine);
-  Served *s = GC_MALLOC(sizeof *s);
-  *s = (Served){ .node = n, .request = m->request_id, .conn = c->serial };
-  p->done_ctx = s;
-  p->on_done = served_done;
-  p->detached = true;
+  serve_with(n, c, m->request_id, p, served_done);
   p->rejection = v_nil();
   if (p->status == PS_FAILED) served_done(n->rt, p);
   else wake(n);
@@ -574,9 +580,9 @@ static void op_done(Runtime *rt, Program *p) {
  * of this node whose executing controller is the peer's program's. */
 static void serve_op(Node *n, Conn *c, WireMsg *m) {
   if (m->sender_machine) learn(n, c, sym_intern(m->sender_machine->data, m->sender_machine->len), 0);
-  static const char *const ops[] = { "get-controller", "transfer-object", "freeze" };
+  static const int ops[] = { IN_GET_CONTROLLER, IN_TRANSFER_OBJECT, IN_FREEZE };
   bool known = false;
-  for (size_t j = 0; j < sizeof ops / sizeof *ops; j++) known |= m->op && strcmp(m->op->data, ops[j]) == 0;
+  for (size_t j = 0; j < sizeof ops / sizeof *ops; j++) known |= m->op && strcmp(m->op->data, instr_info[ops[j]].name) == 0;
   char err[96];
   if (!known) {
     reply(n, c->serial, m->request_id, false, v_nil(), "object_op: not a controller instruction");
@@ -597,11 +603,7 @@ static void serve_op(Node *n, Conn *c, WireMsg *m) {
                                                         : v_nil() };
   Program *p = rt_start(n->rt, n->run_op, args, 3);
   p->acts[0].controller = sym_intern(m->authority->data, m->authority->len);
-  Served *s = GC_MALLOC(sizeof *s);
-  *s = (Served){ .node = n, .request = m->request_id, .conn = c->serial };
-  p->done_ctx = s;
-  p->on_done = op_done;
-  p->detached = true;
+  serve_with(n, c, m->request_id, p, op_done);
   wake(n);
 }
 
@@ -693,11 +695,7 @@ static void take_program(Node *n, Conn *c, WireMsg *m) {
     reply(n, c->serial, m->request_id, false, v_nil(), why);
     return;
   }
-  Served *s = GC_MALLOC(sizeof *s);
-  *s = (Served){ .node = n, .request = m->request_id, .conn = c->serial };
-  p->on_done = teleported_done;
-  p->done_ctx = s;
-  p->detached = true;
+  serve_with(n, c, m->request_id, p, teleported_done);
   reply(n, c->serial, m->request_id, true, v_bool(true), NULL);
   wake(n);
 }

@@ -598,13 +598,18 @@ static bool decode_msg(Dec *d, json_object *j, WireMsg *out) {
   return true;
 }
 
+/* parse, then check_text: the tree, or false with nothing to free. */
+static bool parse_checked(Dec *d, const char *text, size_t len, json_object **out) {
+  if (!parse(d, text, len, out)) return false;
+  if (check_text(d, text, len)) return true;
+  json_object_put(*out);
+  return false;
+}
+
 bool wire_json_parse(const char *text, size_t len, json_object **out, char *err, size_t errlen) {
   Dec d = { err, errlen, NULL, NULL, NULL };
   if (errlen) err[0] = '\0';
-  if (!parse(&d, text, len, out)) return false;
-  if (check_text(&d, text, len)) return true;
-  json_object_put(*out);
-  return false;
+  return parse_checked(&d, text, len, out);
 }
 
 bool wire_json_value(json_object *j, const WireProcs *procs, Value *out, char *err, size_t errlen) {
@@ -619,8 +624,8 @@ bool wire_decode(const char *json, size_t len, WireMsg *out, char *err, size_t e
   if (errlen) err[0] = '\0';
   Dec d = { err, errlen, NULL, NULL, NULL };
   json_object *j = NULL;
-  if (!parse(&d, json, len, &j)) return false;
-  bool ok = check_text(&d, json, len) && decode_msg(&d, j, out);
+  if (!parse_checked(&d, json, len, &j)) return false;
+  bool ok = decode_msg(&d, j, out);
   json_object_put(j);
   return ok;
 }

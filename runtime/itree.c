@@ -370,10 +370,6 @@ static bool charge(Runtime *rt, Program *p, int64_t cost) {
   return false;
 }
 
-/* Runs program [p] up to and including its next AVM instruction, or to
- * the end of its time slice (then false: a Tau step).  Inlined into both
- * schedulers (run_main and rt_run_ready): as a call of its own it costs a
- * fifth more per AVM instruction. */
 /* The AVM instruction [p]'s fiber stopped at: gas, the safety check, then
  * its handler. */
 static HResult handle_vis(Runtime *rt, Program *p, Value *out) {
@@ -390,16 +386,25 @@ static HResult handle_vis(Runtime *rt, Program *p, Value *out) {
   return handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, out);
 }
 
-static AvmInLoop avm_in_loop(void *ctx, Fiber *f, Value *out);
+static AvmInLoop avm_in_loop(void *ctx, Fiber *f);
 static AvmInLoop ret_in_loop(void *ctx, Fiber *f);
 
+/* The VM's in-loop hooks work for [rt] while it runs its programs (a VM
+ * may serve several runtimes, one at a time). */
+static void own_vm(Runtime *rt) {
+  rt->vm->avm_in_loop = avm_in_loop;
+  rt->vm->ret_in_loop = ret_in_loop;
+  rt->vm->avm_ctx = rt;
+}
+
+/* Runs program [p] up to and including its next AVM instruction, or to
+ * the end of its time slice (then false: a Tau step).  Inlined into both
+ * schedulers (run_main and rt_run_ready): as a call of its own it costs a
+ * fifth more per AVM instruction. */
 static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) {
   Fiber *f = p->fiber;
   int64_t slice = rt->vm->slice;
   VMStatus st;
-  rt->vm->avm_in_loop = avm_in_loop;
-  rt->vm->ret_in_loop = ret_in_loop;
-  rt->vm->avm_ctx = rt;
   f->budget = slice;  /* what is left of it afterwards is what was not used */
   if (p->has_response) {
     p->has_response = false;
@@ -445,20 +450,23 @@ static inline __attribute__((always_inline)) bool step(Runtime *rt, Program *p) 
  * at, handled without the run stopping, when that changes nothing: it is
  * the only program (programs take turns at AVM instructions), and no
  * interrupt waits. */
-static AvmInLoop avm_in_loop(void *ctx, Fiber *f, Value *out) {
+static AvmInLoop avm_in_loop(void *ctx, Fiber *f) {
   Runtime *rt = ctx;
   Program *p = rt->current;
   if (!p || p->fiber != f || p->next != p || rt_interrupted(rt)) return AVM_STOP;
-  *out = v_unspec();
-  HResult r = handle_vis(rt, p, out);
+  Value out = v_unspec();
+  HResult r = handle_vis(rt, p, &out);
   bool alone = p->next == p;  /* (spawn) has made another: its turn comes first */
   switch (r) {
     case H_DONE:
-      if (alone) return AVM_DONE;
-      respond(p, *out);
-      return AVM_HANDLED;
+      if (!alone) {
+        respond(p, out);
+        return AVM_HANDLED;
+      }
+      fiber_answer(f, out);
+      return AVM_GO_ON;
     case H_SWITCHED:
-      return alone && p->status == PS_RUNNABLE && f->status == VM_TAU && !p->has_response ? AVM_FRAMES : AVM_HANDLED;
+      return alone && p->status == PS_RUNNABLE && f->status == VM_TAU && !p->has_response ? AVM_GO_ON : AVM_HANDLED;
     case H_ERROR: break;
   }
   fail(rt, p);
@@ -475,9 +483,8 @@ static AvmInLoop ret_in_loop(void *ctx, Fiber *f) {
   /* A caller suspended in a tail call returns in turn: vm_resume knows how. */
   if (p->status != PS_RUNNABLE || !p->has_response || f->vis_returns) return AVM_HANDLED;
   p->has_response = false;
-  f->stack[f->vis_dest] = p->response;
-  f->status = VM_TAU;
-  return AVM_FRAMES;
+  fiber_answer(f, p->response);
+  return AVM_GO_ON;
 }
 
 static Program *next_runnable(Runtime *rt, Program *after) {
@@ -507,6 +514,7 @@ static void stop_others(Runtime *rt, Program *except) {
  * when slices meter gas, but not when they only give the interrupt flag
  * a chance to be seen, so the schedule is the same as without slices. */
 static void run_main(Runtime *rt, Program *main) {
+  own_vm(rt);
   rt->current = main;
   if (rt->gas_limit >= 0 && rt->vm->slice <= 0) rt->vm->slice = 1000;
   bool again = false;
@@ -593,6 +601,7 @@ void rt_end_elsewhere(Runtime *rt, Program *p, bool ok, Value result, const char
 }
 
 bool rt_run_ready(Runtime *rt, int64_t steps) {
+  own_vm(rt);
   Program *after = rt->current ? rt->current : rt->programs;
   while (after && steps-- > 0 && !rt->vm->exit_requested) {
     Program *p = after->status == PS_RUNNABLE ? after : next_runnable(rt, after);

@@ -36,6 +36,25 @@ static VMStatus RUN_NAME(Fiber *f) {
 #define RELOAD() do { fr = &f->frames[f->nframes - 1]; \
     cl = fr->cl; k = cl->p->k; R = f->stack + fr->base; pc = fr->pc; } while (0)
 #define RAISE() do { SAVE(); goto raise; } while (0)
+/* Where the run would stop (an AVM instruction, the end of an object
+ * call), the runtime's hook may deal with it at once, saving a stop and
+ * restart of the loop; then the loop goes on with whatever frame is on
+ * top.  Only the plain loop asks.  A block, not do-while: vmbreak must
+ * leave the dispatch switch when the loop is a switch. */
+#if METERED
+#define IN_LOOP(hook) ((void)0)
+#else
+#define IN_LOOP(hook)                                                       \
+  if (f->vm->hook) {                                                        \
+    AvmInLoop done_ = f->vm->hook(f->vm->avm_ctx, f);                       \
+    if (done_ == AVM_GO_ON) {                                               \
+      G = f->vm->globals.values;                                            \
+      RELOAD();                                                             \
+      vmbreak;                                                              \
+    }                                                                       \
+    if (done_ == AVM_HANDLED) return VM_HANDLED;                            \
+  }
+#endif
 
   Value *G = f->vm->globals.values;
   Frame *fr;
@@ -288,17 +307,7 @@ static VMStatus RUN_NAME(Fiber *f) {
           vmbreak;
         }
         pop_frame(f, R[i.a]);
-#if !METERED
-        if (f->vm->ret_in_loop) {
-          AvmInLoop done = f->vm->ret_in_loop(f->vm->avm_ctx, f);
-          if (done == AVM_FRAMES) {
-            G = f->vm->globals.values;
-            RELOAD();
-            vmbreak;
-          }
-          if (done == AVM_HANDLED) return VM_HANDLED;
-        }
-#endif
+        IN_LOOP(ret_in_loop);
         return VM_RET;
       }
       vmcase(PRIM) {
@@ -311,24 +320,7 @@ static VMStatus RUN_NAME(Fiber *f) {
       vmcase(AVM) {
         SAVE();
         suspend(f, i.c, &R[i.b], i.x, (size_t)(R - f->stack) + i.a, false);
-#if !METERED
-        /* The runtime may handle it here: one stop and restart of the
-         * loop less per AVM instruction. */
-        if (f->vm->avm_in_loop) {
-          Value out;
-          AvmInLoop done = f->vm->avm_in_loop(f->vm->avm_ctx, f, &out);
-          if (done == AVM_DONE) {
-            f->stack[f->vis_dest] = out;
-            f->status = VM_TAU;
-          }
-          if (done == AVM_DONE || done == AVM_FRAMES) {
-            G = f->vm->globals.values;
-            RELOAD();
-            vmbreak;
-          }
-          if (done == AVM_HANDLED) return VM_HANDLED;
-        }
-#endif
+        IN_LOOP(avm_in_loop);
         return VM_VIS;
       }
     }
@@ -360,6 +352,7 @@ raise:
 #undef SAVE
 #undef RELOAD
 #undef RAISE
+#undef IN_LOOP
 #undef ARITH
 #undef COMPARE
 #undef CJUMP

@@ -133,12 +133,17 @@ static size_t start_slots(Value fn, int argc) {
 
 static Fiber *fiber_start(Fiber *f, Value fn, const Value *args, int argc);
 
-Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
+/* A zeroed fiber of [vm] with room for [nvalues] and [nframes]. */
+static Fiber *fiber_blank(VM *vm, size_t nvalues, size_t nframes) {
   Fiber *f = GC_MALLOC(sizeof *f);
   memset(f, 0, sizeof *f);
   f->vm = vm;
-  fiber_alloc(f, start_slots(fn, argc), 8);
-  return fiber_start(f, fn, args, argc);
+  fiber_alloc(f, nvalues, nframes);
+  return f;
+}
+
+Fiber *fiber_new(VM *vm, Value fn, const Value *args, int argc) {
+  return fiber_start(fiber_blank(vm, start_slots(fn, argc), 8), fn, args, argc);
 }
 
 /* Clearing a small stack costs far less than the collector's work for a
@@ -250,10 +255,7 @@ Fiber *fiber_restore(VM *vm, const Frame *frames, size_t nframes, const Value *s
     snprintf(err, errlen, "the response register %zu is outside the stack of %zu", dest, nstack);
     return NULL;
   }
-  Fiber *f = GC_MALLOC(sizeof *f);
-  memset(f, 0, sizeof *f);
-  f->vm = vm;
-  fiber_alloc(f, nstack + 64, nframes + 8);
+  Fiber *f = fiber_blank(vm, nstack + 64, nframes + 8);
   memcpy(f->stack, stack, nstack * sizeof(Value));
   memcpy(f->frames, frames, nframes * sizeof(Frame));
   f->nframes = nframes;

@@ -91,11 +91,10 @@ enum { GF_DEFINED = 1, GF_IMPURE = 2 };
  * in-loop handler (VM.avm_in_loop) has dealt with already. */
 typedef enum VMStatus { VM_RET, VM_VIS, VM_TAU, VM_ERROR, VM_HANDLED } VMStatus;
 
-/* What VM.avm_in_loop did with the AVM instruction the fiber stopped at. */
+/* What VM.avm_in_loop (or ret_in_loop) did where the fiber stopped. */
 typedef enum AvmInLoop {
-  AVM_STOP,      /* nothing: the run stops at it as usual (VM_VIS) */
-  AVM_DONE,      /* answered, the response in *out: the run goes on */
-  AVM_FRAMES,    /* handled, and the fiber has a new frame to run (an object call): the run goes on */
+  AVM_STOP,      /* nothing: the run stops there as usual */
+  AVM_GO_ON,     /* handled, the fiber ready to run on (answered, or a new frame to run) */
   AVM_HANDLED    /* handled, and the run stops (VM_HANDLED) */
 } AvmInLoop;
 
@@ -172,10 +171,9 @@ struct VM {
   /* Set by the runtime: handles an AVM instruction without the run
    * stopping, when it can (only the plain loop asks).  The fiber is
    * suspended at the instruction when it is called. */
-  AvmInLoop (*avm_in_loop)(void *ctx, Fiber *f, Value *out);
+  AvmInLoop (*avm_in_loop)(void *ctx, Fiber *f);
   /* The same for a return to the floor frame (the end of an object
-   * call's behavior): AVM_FRAMES when the caller runs on, the result
-   * delivered. */
+   * call's behavior). */
   AvmInLoop (*ret_in_loop)(void *ctx, Fiber *f);
   void *avm_ctx;
 };
@@ -226,6 +224,13 @@ VMStatus vm_run(Fiber *f);
 bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc);
 /* Resumes a fiber suspended at a Vis node with the instruction's response. */
 VMStatus vm_resume(Fiber *f, Value response);
+/* Puts the response to the instruction fiber [f] is suspended at in its
+ * register, ready to run on (not for a suspension in a tail call, which
+ * returns the response: vm_resume does that). */
+static inline void fiber_answer(Fiber *f, Value response) {
+  f->stack[f->vis_dest] = response;
+  f->status = VM_TAU;
+}
 /* {===== vm/report.c =====} */
 /* Source span of the expression frame [frame] of [f] is evaluating. */
 Loc fiber_loc(const Fiber *f, size_t frame);
