@@ -306,8 +306,11 @@ static void on_connect(uv_connect_t *req, int status) {
     if (status < 0) dial_failed(d, uv_strerror(status));
     return;
   }
-  if (d->failures) net_log(d->net, "peer %s: connected", c->addr);
+  /* Worth a line when the peer was missed: after failures, or again after
+   * it went away (however fast it came back). */
+  if (d->failures || d->was_up) net_log(d->net, "peer %s: connected", c->addr);
   d->failures = 0;
+  d->was_up = true;
   d->delay_ms = DIAL_FIRST_MS;
   d->conn = c;
   conn_up(c);

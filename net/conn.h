@@ -94,6 +94,7 @@ struct Dial {
   Conn *conn;             /* connected, or NULL */
   uint64_t delay_ms;      /* before the next attempt after a failure */
   unsigned failures;      /* attempts failed in a row */
+  bool was_up;            /* it has been connected before: a connection now is a reconnection */
   Conn *connecting;       /* the attempt under way, or NULL */
 };
 
