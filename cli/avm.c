@@ -94,7 +94,7 @@ static int run_module(Diag *d, VM *vm, Module *m, const RunOptions *o) {
   FILE *trace = NULL;
   if (o->trace) {
     if (!(trace = run_open_trace(prog, o))) return EX_AVM_IOERR;
-    trace_start(rt, trace, o->trace_format);
+    trace_start(rt, trace, o->trace_format, false);
   }
   rt_load_module(rt, m, stderr);
   Program *p = rt_run_main(rt, proto_main_closure(m));

@@ -40,8 +40,7 @@ Tx *session_tx(const Session *s) { return s->last ? s->last->tx : NULL; }
 void session_trace(Session *s, bool on, TraceFormat format) {
   trace_stop(s->rt);
   if (on) {
-    trace_start(s->rt, stdout, format);
-    s->rt->trace.flush_at = 0;
+    trace_start(s->rt, stdout, format, true);
   }
 }
 

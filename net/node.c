@@ -925,11 +925,9 @@ int node_run(VM *vm, const NodeOptions *o) {
     }
     net_log(n->net, "serving events on port %d", events_port(n->events));
     n->events_out = events_stream(n->events, o->trace);
-    trace_start(rt, n->events_out, TF_JSON);
-    rt->trace.flush_at = 0;
+    trace_start(rt, n->events_out, TF_JSON, true);
   } else if (o->trace) {
-    trace_start(rt, o->trace, o->trace_format);
-    rt->trace.flush_at = 0;  /* live: each event as it happens */
+    trace_start(rt, o->trace, o->trace_format, true);  /* each event as it happens */
   }
   vm->slice = NODE_SLICE;
   /* What a served call's program runs: one call, whose (just out) or

@@ -47,24 +47,26 @@ typedef enum TraceFormat {
 } TraceFormat;
 extern const char *const trace_format_names[TF__COUNT];
 
+/* The sequence chart draws a call's request when the call begins: an entry
+ * of this kind, which is no event of the trace (and takes no clock tick). */
+#define EV_CALL_REQUEST EV__COUNT
+
+typedef struct TraceWriter TraceWriter;
+/* A view's state as it prints (runtime/trace.c). */
+typedef struct TraceView TraceView;
+
 /* Events are printed as they happen, so a trace costs no memory however
- * long the run; [buf] batches the writes. */
+ * long the run.  A live trace writes each event at once; otherwise the
+ * entries go to a writer thread that prints them in batches
+ * (runtime/tracewriter.c), and the view is that thread's until the trace
+ * stops. */
 typedef struct Trace {
   uint64_t clock;
-  /* The text of the next timestamp, counted up in decimal as events are
-   * printed (the clock of each event is the last one plus one). */
-  char ts_text[24];
-  uint8_t ts_len;
-  uint64_t ts_at;       /* the clock value ts_text spells */
-  /* " [ctrl:NAME]\n", for the controller of the last text line. */
-  Symbol *suffix_ctrl;
-  Buf suffix;
   FILE *out;            /* NULL: the trace is off */
   TraceFormat format;
-  Buf buf;
-  size_t flush_at;      /* pending bytes that make a write (0: each event, so
-                           the trace keeps its place among other output to [out]) */
-  int open_boxes;       /* mermaid: transaction boxes not yet closed */
+  TraceView *view;
+  TraceWriter *writer;  /* not live: the thread that prints */
+  LogEntry *slot, *slot_end;  /* not live: the rest of the batch being filled */
 } Trace;
 
 /* {===== Objects and the store =====} */
@@ -302,8 +304,9 @@ static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Val
   uint64_t ts = rt->trace.clock++;
   if (rt->trace.out) trace_event(rt, p, ts, k, id, a, b, has_b);
 }
-/* Starts printing the trace of what runs next on [out] in [format]. */
-void trace_start(Runtime *rt, FILE *out, TraceFormat format);
+/* Starts printing the trace of what runs next on [out] in [format]: each
+ * event at once when [live], else in batches by a thread of its own. */
+void trace_start(Runtime *rt, FILE *out, TraceFormat format, bool live);
 /* Ends the view (closing what it opened) and flushes; false on a write error. */
 bool trace_stop(Runtime *rt);
 /* Parses a format name; false if there is none such. */
@@ -311,6 +314,19 @@ bool trace_format_parse(const char *name, TraceFormat *out);
 
 /* An object call begins (the sequence-chart view draws its request). */
 void trace_call_begin(Runtime *rt, Program *p);
+/* Prints entry [e] in view [vw] and writes what is due (by the
+ * interpreter when the trace is live, else by the writer thread). */
+void trace_write(TraceView *vw, const LogEntry *e);
+
+/* The writer thread of a trace that is not live (runtime/tracewriter.c).
+ * Start gives the first batch to fill, in [t->slot]; NULL when no thread
+ * can be made (the trace is then written as it happens). */
+TraceWriter *tracewriter_start(Trace *t);
+/* Hands the full batch to the thread and gives the next one. */
+void tracewriter_pass(TraceWriter *w, Trace *t);
+/* Hands over what is filled, waits until the thread has written it all,
+ * and ends the thread. */
+void tracewriter_stop(TraceWriter *w, Trace *t);
 
 /* Object lookup as program [p] sees it (its transaction's creates included,
  * destroys not yet applied). */

@@ -5,6 +5,9 @@
  *   json     JSON lines shaped as the reference's serialized LogEntry;
  *   mermaid  the run as a Mermaid sequenceDiagram (calls as arrows,
  *            transactions as boxes).
+ * A trace that is not live is written by a thread of its own
+ * (runtime/tracewriter.c), which calls trace_write; the views' state in
+ * Trace (and the memo below) is then that thread's.
  * docs/trace.md documents the text and JSON forms. */
 #include <gc.h>
 #include <stdlib.h>
@@ -35,7 +38,8 @@ const char *const trace_format_names[TF__COUNT] = {
 #undef X
 };
 
-/* Writes are batched; a view flushes once this much is pending. */
+/* Writes are batched when the trace is not live: a view flushes once this
+ * much is pending. */
 #define TRACE_FLUSH_AT 65536
 
 bool trace_format_parse(const char *name, TraceFormat *out) {
@@ -93,16 +97,35 @@ static char *put_name(Buf *b, char *w, Value v) {
 
 /* Messages recur: a program sends the same constant message again and
  * again.  Pairs are immutable, so the text of a small one is kept, keyed
- * by its address, in a direct-mapped table.  The table is static, a root
- * of the collector: a pair whose text is kept is not freed, so its
- * address is not reused for another meanwhile. */
+ * by its address, in a direct-mapped table of the view.  The view is an
+ * uncollectable block, a root of the collector: a pair whose text is kept
+ * is not freed, so its address is not reused for another meanwhile. */
 #define MEMO_SLOTS 64
 typedef struct PrintMemo {
   const Pair *key;
   uint8_t len;
   char text[MEMO_ROOM];
 } PrintMemo;
-static PrintMemo print_memo[MEMO_SLOTS];
+
+struct TraceView {
+  void *block;          /* the allocation the view was aligned in */
+  FILE *out;
+  TraceFormat format;
+  bool live;
+  bool write_failed;
+  int open_boxes;       /* mermaid: transaction boxes not yet closed */
+  /* The text of the next timestamp, counted up in decimal as events are
+   * printed (the clock of each event is the last one plus one). */
+  char ts_text[24];
+  uint8_t ts_len;
+  uint64_t ts_at;       /* the clock value ts_text spells */
+  /* " [ctrl:NAME]\n", for the controller of the last text line. */
+  Symbol *suffix_ctrl;
+  Buf suffix;
+  Buf buf;              /* text not yet written */
+  Buf scratch;          /* a value printed on its own (JSON strings, chart labels) */
+  PrintMemo memo[MEMO_SLOTS];
+};
 
 /* A short proper list of integers, booleans and plain symbols (a message
  * built as the program runs, like (set 42)) written at the cursor as the
@@ -119,7 +142,7 @@ static char *small_list_at(char *w, Value v) {
     } else if (x.tag == T_BOOL) {
       memcpy(w, x.as.b ? "#t" : "#f", 2);
       w += 2;
-    } else if (x.tag == T_SYM && x.as.sym->write_form == SYM_PLAIN && x.as.sym->len <= BUF_NUMBER_ROOM) {
+    } else if (x.tag == T_SYM && !x.as.sym->needs_bars && x.as.sym->len <= BUF_NUMBER_ROOM) {
       memcpy(w, x.as.sym->name, x.as.sym->len);
       w += x.as.sym->len;
     } else {
@@ -134,8 +157,8 @@ static char *small_list_at(char *w, Value v) {
   return w;
 }
 
-static char *put_pair(Buf *b, char *w, Value v) {
-  PrintMemo *m = &print_memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
+static char *put_pair(PrintMemo *memo, Buf *b, char *w, Value v) {
+  PrintMemo *m = &memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
   if (m->key == v.as.pair) {
     memcpy(w, m->text, MEMO_ROOM);
     return w + m->len;
@@ -155,12 +178,12 @@ static char *put_pair(Buf *b, char *w, Value v) {
   return w;
 }
 
-static char *put_non_integer(Buf *b, char *w, Value v) {
+static char *put_non_integer(PrintMemo *memo, Buf *b, char *w, Value v) {
   switch (v.tag) {
     case T_BOOL:
       memcpy(w, v.as.b ? "#t" : "#f", 2);
       return w + 2;
-    case T_PAIR: return put_pair(b, w, v);
+    case T_PAIR: return put_pair(memo, b, w, v);
     default: return printed(b, w, v, false);
   }
 }
@@ -168,15 +191,15 @@ static char *put_non_integer(Buf *b, char *w, Value v) {
 /* Integers, booleans and small lists are most of the values a trace
  * prints: they skip the printer, or come from the memo.  Integers, the
  * most common, are tested for in line. */
-static inline char *put_value(Buf *b, char *w, Value v) {
+static inline char *put_value(PrintMemo *memo, Buf *b, char *w, Value v) {
   if (v.tag == T_INT) return buf_i64_at(w, v.as.i);
-  return put_non_integer(b, w, v);
+  return put_non_integer(memo, b, w, v);
 }
 
-static char *text_slot(Buf *b, char *w, const LogEntry *e, char slot) {
+static char *text_slot(PrintMemo *memo, Buf *b, char *w, const LogEntry *e, char slot) {
   switch (slot) {
     case 'i': return buf_u64_at(w, e->id);
-    case 'a': return put_value(b, w, e->a);
+    case 'a': return put_value(memo, b, w, e->a);
     case 's': return put_name(b, w, e->a);
     case 't': return put_name(b, w, e->b);
     case 'm': return printed(b, w, e->a, true);
@@ -186,7 +209,7 @@ static char *text_slot(Buf *b, char *w, const LogEntry *e, char slot) {
         return w + 11;
       }
       memcpy(w, " -> ", 4);
-      return put_value(b, w + 4, e->b);
+      return put_value(memo, b, w + 4, e->b);
     default:
       *w = slot;
       return w + 1;
@@ -224,40 +247,41 @@ static void cut_templates(void) {
 
 /* The event's Display string at the cursor, without timestamp or
  * controller. */
-static char *event_text_at(Buf *b, char *w, const LogEntry *e) {
+static char *event_text_at(PrintMemo *memo, Buf *b, char *w, const LogEntry *e) {
   const Piece *p = pieces[e->kind];
   for (uint8_t j = 0; j < npieces[e->kind]; j++) {
     memcpy(w, p[j].lit, PIECE_ROOM);
     w += p[j].len;
-    if (p[j].slot) w = text_slot(b, w, e, p[j].slot);
+    if (p[j].slot) w = text_slot(memo, b, w, e, p[j].slot);
   }
   return w;
 }
 
-static void event_text(Buf *b, const LogEntry *e) {
-  line_give(b, event_text_at(b, line_taken(b), e));
+static void event_text(PrintMemo *memo, Buf *b, const LogEntry *e) {
+  line_give(b, event_text_at(memo, b, line_taken(b), e));
 }
 
-static void json_name(Buf *b, Value v) {
-  if (v.tag == T_SYM) {
-    buf_json_string(b, v.as.sym->name, v.as.sym->len);
-  } else {
-    char *s = v_write_to_string(v, false);
-    buf_json_string(b, s, strlen(s));
-  }
+/* The printed form of [v] as a JSON string (printed in the scratch
+ * buffer: the writer thread may not allocate from the collector). */
+static void json_printed(TraceView *vw, Value v, bool display) {
+  vw->scratch.n = 0;
+  v_print(&vw->scratch, v, display);
+  buf_json_string(&vw->buf, vw->scratch.p, vw->scratch.n);
 }
 
-static void json_slot(Buf *b, const LogEntry *e, char slot) {
+static void json_name(TraceView *vw, Value v) {
+  if (v.tag == T_SYM) buf_json_string(&vw->buf, v.as.sym->name, v.as.sym->len);
+  else json_printed(vw, v, false);
+}
+
+static void json_slot(TraceView *vw, const LogEntry *e, char slot) {
+  Buf *b = &vw->buf;
   switch (slot) {
     case 'i': buf_u64(b, e->id); break;
     case 'a': v_print_json(b, e->a); break;
-    case 's': json_name(b, e->a); break;
-    case 't': json_name(b, e->b); break;
-    case 'm': {
-      char *s = v_write_to_string(e->a, true);
-      buf_json_string(b, s, strlen(s));
-      break;
-    }
+    case 's': json_name(vw, e->a); break;
+    case 't': json_name(vw, e->b); break;
+    case 'm': json_printed(vw, e->a, true); break;
     case 'o':
       if (e->has_b) v_print_json(b, e->b);
       else buf_lit(b, "null");
@@ -267,10 +291,11 @@ static void json_slot(Buf *b, const LogEntry *e, char slot) {
 
 /* The payload of the event: "id:i input:a" becomes {"id":..,"input":..};
  * a lone unnamed slot is the value itself. */
-static void event_json_payload(Buf *b, const LogEntry *e) {
+static void event_json_payload(TraceView *vw, const LogEntry *e) {
+  Buf *b = &vw->buf;
   const char *f = event_json[e->kind];
   if (!strchr(f, ':')) {
-    json_slot(b, e, f[0]);
+    json_slot(vw, e, f[0]);
     return;
   }
   buf_putc(b, '{');
@@ -278,7 +303,7 @@ static void event_json_payload(Buf *b, const LogEntry *e) {
     const char *colon = strchr(f, ':');
     buf_json_string(b, f, (size_t)(colon - f));
     buf_putc(b, ':');
-    json_slot(b, e, colon[1]);
+    json_slot(vw, e, colon[1]);
     f = colon + 2;
     if (*f == ' ') {
       buf_putc(b, ',');
@@ -293,66 +318,66 @@ static void event_json_payload(Buf *b, const LogEntry *e) {
 /* Appends timestamp [ts].  Events mostly come one clock tick after the
  * last printed one: then the decimal text is counted up in place, which
  * is cheaper than converting the number again. */
-static char *timestamp_at(Trace *t, char *w, uint64_t ts) {
-  _Static_assert(sizeof t->ts_text >= BUF_NUMBER_ROOM, "a 64-bit number has up to 20 digits");
-  if (ts != t->ts_at + 1 || t->ts_len == 0) {
-    t->ts_len = (uint8_t)(buf_u64_at(t->ts_text, ts) - t->ts_text);
+static char *timestamp_at(TraceView *vw, char *w, uint64_t ts) {
+  _Static_assert(sizeof vw->ts_text >= BUF_NUMBER_ROOM, "a 64-bit number has up to 20 digits");
+  if (ts != vw->ts_at + 1 || vw->ts_len == 0) {
+    vw->ts_len = (uint8_t)(buf_u64_at(vw->ts_text, ts) - vw->ts_text);
   } else {
-    int j = t->ts_len - 1;
-    while (j >= 0 && t->ts_text[j] == '9') t->ts_text[j--] = '0';
+    int j = vw->ts_len - 1;
+    while (j >= 0 && vw->ts_text[j] == '9') vw->ts_text[j--] = '0';
     if (j >= 0) {
-      t->ts_text[j]++;
+      vw->ts_text[j]++;
     } else {  /* 99..9 + 1 */
-      memmove(t->ts_text + 1, t->ts_text, t->ts_len);
-      t->ts_text[0] = '1';
-      t->ts_len++;
+      memmove(vw->ts_text + 1, vw->ts_text, vw->ts_len);
+      vw->ts_text[0] = '1';
+      vw->ts_len++;
     }
   }
-  t->ts_at = ts;
-  memcpy(w, t->ts_text, sizeof t->ts_text);
-  return w + t->ts_len;
+  vw->ts_at = ts;
+  memcpy(w, vw->ts_text, sizeof vw->ts_text);
+  return w + vw->ts_len;
 }
 
-static void put_timestamp(Trace *t, uint64_t ts) {
-  line_give(&t->buf, timestamp_at(t, line_taken(&t->buf), ts));
+static void put_timestamp(TraceView *vw, uint64_t ts) {
+  line_give(&vw->buf, timestamp_at(vw, line_taken(&vw->buf), ts));
 }
 
 /* " [ctrl:NAME]\n" (just "\n" with no controller), made once per
  * controller change. */
-static const Buf *line_end(Trace *t, Symbol *ctrl) {
-  if (ctrl != t->suffix_ctrl || t->suffix.n == 0) {
-    t->suffix.n = 0;
+static const Buf *line_end(TraceView *vw, Symbol *ctrl) {
+  if (ctrl != vw->suffix_ctrl || vw->suffix.n == 0) {
+    vw->suffix.n = 0;
     if (ctrl) {
-      buf_lit(&t->suffix, " [ctrl:");
-      buf_put(&t->suffix, ctrl->name, ctrl->len);
-      buf_putc(&t->suffix, ']');
+      buf_lit(&vw->suffix, " [ctrl:");
+      buf_put(&vw->suffix, ctrl->name, ctrl->len);
+      buf_putc(&vw->suffix, ']');
     }
-    buf_putc(&t->suffix, '\n');
-    t->suffix_ctrl = ctrl;
+    buf_putc(&vw->suffix, '\n');
+    vw->suffix_ctrl = ctrl;
   }
-  return &t->suffix;
+  return &vw->suffix;
 }
 
-static void text_entry(Trace *t, const LogEntry *e) {
-  Buf *b = &t->buf;
+static void text_entry(TraceView *vw, const LogEntry *e) {
+  Buf *b = &vw->buf;
   char *w = line_taken(b);
   *w++ = '[';
-  w = timestamp_at(t, w, e->ts);
+  w = timestamp_at(vw, w, e->ts);
   memcpy(w, "] ", 2);
-  w = event_text_at(b, w + 2, e);
+  w = event_text_at(vw->memo, b, w + 2, e);
   line_give(b, w);
-  const Buf *end = line_end(t, e->controller);
+  const Buf *end = line_end(vw, e->controller);
   buf_put(b, end->p, end->n);
 }
 
-static void json_entry(Trace *t, const LogEntry *e) {
-  Buf *b = &t->buf;
+static void json_entry(TraceView *vw, const LogEntry *e) {
+  Buf *b = &vw->buf;
   buf_lit(b, "{\"timestamp\":");
-  put_timestamp(t, e->ts);
+  put_timestamp(vw, e->ts);
   buf_lit(b, ",\"event_type\":{\"");
   buf_puts(b, event_names[e->kind]);
   buf_lit(b, "\":");
-  event_json_payload(b, e);
+  event_json_payload(vw, e);
   buf_lit(b, "},\"executing_controller\":");
   if (e->controller) buf_json_string(b, e->controller->name, e->controller->len);
   else buf_lit(b, "null");
@@ -384,26 +409,25 @@ static void mermaid_text(Buf *b, const char *s, size_t len) {
   }
 }
 
-static void mermaid_value(Buf *b, Value v) {
-  Buf tmp = { 0 };
-  v_print(&tmp, v, false);
-  mermaid_text(b, tmp.p, tmp.n);
-  buf_free(&tmp);
+static void mermaid_value(TraceView *vw, Value v) {
+  vw->scratch.n = 0;
+  v_print(&vw->scratch, v, false);
+  mermaid_text(&vw->buf, vw->scratch.p, vw->scratch.n);
 }
 
-static void mermaid_note(Buf *b, const LogEntry *e) {
-  Buf tmp = { 0 };
-  event_text(&tmp, e);
+static void mermaid_note(TraceView *vw, const LogEntry *e) {
+  Buf *b = &vw->buf;
+  vw->scratch.n = 0;
+  event_text(vw->memo, &vw->scratch, e);
   buf_lit(b, "    Note over ");
   participant(b, e->kind == EV_OBJECT_CREATED || e->kind == EV_OBJECT_DESTROYED ? e->id : e->actor);
   buf_lit(b, ": ");
-  mermaid_text(b, tmp.p, tmp.n);
+  mermaid_text(b, vw->scratch.p, vw->scratch.n);
   buf_putc(b, '\n');
-  buf_free(&tmp);
 }
 
-static void mermaid_entry(Trace *t, const LogEntry *e) {
-  Buf *b = &t->buf;
+static void mermaid_entry(TraceView *vw, const LogEntry *e) {
+  Buf *b = &vw->buf;
   switch (e->kind) {
     case EV_OBJECT_CREATED:
       buf_lit(b, "    participant ");
@@ -413,7 +437,7 @@ static void mermaid_entry(Trace *t, const LogEntry *e) {
       buf_lit(b, " (");
       line_give(b, put_name(b, line_taken(b), e->a));
       buf_lit(b, ")\n");
-      mermaid_note(b, e);
+      mermaid_note(vw, e);
       break;
     case EV_OBJECT_CALLED:  /* the response; trace_call_begin drew the request */
       buf_lit(b, "    ");
@@ -421,79 +445,131 @@ static void mermaid_entry(Trace *t, const LogEntry *e) {
       buf_puts(b, e->has_b ? "-->>" : "--x");
       participant(b, e->sender);
       buf_lit(b, ": ");
-      if (e->has_b) mermaid_value(b, e->b);
+      if (e->has_b) mermaid_value(vw, e->b);
       else buf_lit(b, "rejected");
       buf_putc(b, '\n');
       break;
     case EV_TRANSACTION_STARTED:
-      t->open_boxes++;
+      vw->open_boxes++;
       buf_lit(b, "    rect rgba(120, 160, 255, 0.15)\n");
-      mermaid_note(b, e);
+      mermaid_note(vw, e);
       break;
     case EV_TRANSACTION_COMMITTED:
     case EV_TRANSACTION_ABORTED:
-      mermaid_note(b, e);
-      if (t->open_boxes > 0) {
-        t->open_boxes--;
+      mermaid_note(vw, e);
+      if (vw->open_boxes > 0) {
+        vw->open_boxes--;
         buf_lit(b, "    end\n");
       }
       break;
-    default: mermaid_note(b, e); break;
+    default: mermaid_note(vw, e); break;
   }
 }
 
-static void flush_if_full(Trace *t) {
-  if (t->buf.n > t->flush_at) buf_flush(&t->buf, t->out);
+/* A call's request, drawn when the call begins: an arrow from the caller
+ * ([sender]) to the callee ([actor]) labelled with the message. */
+static void mermaid_request(TraceView *vw, const LogEntry *e) {
+  Buf *b = &vw->buf;
+  buf_lit(b, "    ");
+  participant(b, e->sender);
+  buf_lit(b, "->>");
+  participant(b, e->actor);
+  buf_lit(b, ": ");
+  mermaid_value(vw, e->a);
+  buf_putc(b, '\n');
+}
+
+void trace_write(TraceView *vw, const LogEntry *e) {
+  switch (vw->format) {
+    case TF_TEXT: text_entry(vw, e); break;
+    case TF_JSON: json_entry(vw, e); break;
+    case TF_MERMAID:
+      if (e->kind == EV_CALL_REQUEST) mermaid_request(vw, e);
+      else mermaid_entry(vw, e);
+      break;
+    case TF__COUNT: break;
+  }
+  if (vw->buf.n > (vw->live ? 0 : TRACE_FLUSH_AT) && !buf_flush(&vw->buf, vw->out)) vw->write_failed = true;
+}
+
+/* Where the interpreter puts an entry: the batch the writer thread takes
+ * next, or [local] when the trace is live (and printed at once). */
+static inline LogEntry *entry_room(Trace *t, LogEntry *local) {
+  if (!t->writer) return local;
+  if (t->slot == t->slot_end) tracewriter_pass(t->writer, t);
+  return t->slot++;
+}
+
+static inline void entry_made(Trace *t, LogEntry *e) {
+  if (!t->writer) trace_write(t->view, e);
 }
 
 void trace_call_begin(Runtime *rt, Program *p) {
   Trace *t = &rt->trace;
   if (t->format != TF_MERMAID) return;
   Activation *a = p->act;
-  buf_lit(&t->buf, "    ");
-  participant(&t->buf, a->sender_id);
-  buf_lit(&t->buf, "->>");
-  participant(&t->buf, act_self_id(a));
-  buf_lit(&t->buf, ": ");
-  mermaid_value(&t->buf, a->input);
-  buf_putc(&t->buf, '\n');
-  flush_if_full(t);
+  LogEntry local, *e = entry_room(t, &local);
+  *e = (LogEntry){ .kind = EV_CALL_REQUEST, .actor = act_self_id(a), .sender = a->sender_id, .a = a->input };
+  entry_made(t, e);
 }
 
-void trace_start(Runtime *rt, FILE *out, TraceFormat format) {
+/* The view sits on cache lines of its own: when the writer thread prints,
+ * its stores must not share a line with the interpreter's. */
+#define CACHE_LINE 64
+
+static TraceView *view_new(FILE *out, TraceFormat format, bool live) {
+  void *block = GC_MALLOC_UNCOLLECTABLE(sizeof(TraceView) + 2 * CACHE_LINE);
+  if (!block) abort();
+  TraceView *vw = (TraceView *)(((uintptr_t)block + CACHE_LINE - 1) & ~(uintptr_t)(CACHE_LINE - 1));
+  memset(vw, 0, sizeof *vw);
+  vw->block = block;
+  vw->out = out;
+  vw->format = format;
+  vw->live = live;
+  return vw;
+}
+
+static void view_free(TraceView *vw) {
+  buf_free(&vw->suffix);
+  buf_free(&vw->buf);
+  buf_free(&vw->scratch);
+  GC_FREE(vw->block);
+}
+
+void trace_start(Runtime *rt, FILE *out, TraceFormat format, bool live) {
   Trace *t = &rt->trace;
   cut_templates();
   t->out = out;
   t->format = format;
-  t->flush_at = TRACE_FLUSH_AT;
-  t->open_boxes = 0;
-  if (format == TF_MERMAID) buf_lit(&t->buf, "sequenceDiagram\n    participant program\n");
+  t->view = view_new(out, format, live);
+  if (format == TF_MERMAID) buf_lit(&t->view->buf, "sequenceDiagram\n    participant program\n");
+  t->writer = live ? NULL : tracewriter_start(t);
 }
 
 bool trace_stop(Runtime *rt) {
   Trace *t = &rt->trace;
   if (!t->out) return true;
-  for (; t->open_boxes > 0; t->open_boxes--) buf_lit(&t->buf, "    end\n");
-  bool ok = buf_flush(&t->buf, t->out) && fflush(t->out) == 0;
+  if (t->writer) tracewriter_stop(t->writer, t);
+  t->writer = NULL;
+  TraceView *vw = t->view;
+  for (; vw->open_boxes > 0; vw->open_boxes--) buf_lit(&vw->buf, "    end\n");
+  bool ok = buf_flush(&vw->buf, t->out) && !vw->write_failed && fflush(t->out) == 0;
+  view_free(vw);
+  t->view = NULL;
   t->out = NULL;
   return ok;
 }
 
 void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
-  LogEntry e = { .ts = ts, .kind = k, .id = id, .a = a, .b = b, .has_b = has_b };
+  LogEntry local, *e = entry_room(t, &local);
+  *e = (LogEntry){ .ts = ts, .kind = k, .id = id, .a = a, .b = b, .has_b = has_b };
   if (p) {
-    e.controller = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
+    e->controller = p->tx ? p->tx->controller : rt_executing_controller(rt, p);
     if (t->format == TF_MERMAID) {  /* only the chart draws who acts */
-      e.actor = act_self_id(p->act);
-      e.sender = p->act->sender_id;
+      e->actor = act_self_id(p->act);
+      e->sender = p->act->sender_id;
     }
   }
-  switch (t->format) {
-    case TF_TEXT: text_entry(t, &e); break;
-    case TF_JSON: json_entry(t, &e); break;
-    case TF_MERMAID: mermaid_entry(t, &e); break;
-    case TF__COUNT: break;
-  }
-  flush_if_full(t);
+  entry_made(t, e);
 }

@@ -31,6 +31,20 @@ static void grow(void) {
   capacity = ncap;
 }
 
+/* Whether the name would read back as something else (a number, a dot,
+ * nothing) or not be one token. */
+static bool needs_bars(const char *n, size_t len) {
+  if (len == 0) return true;
+  if ((n[0] >= '0' && n[0] <= '9') || ((n[0] == '-' || n[0] == '+') && len > 1 && n[1] >= '0' && n[1] <= '9'))
+    return true;
+  if (len == 1 && n[0] == '.') return true;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)n[i];
+    if (c <= ' ' || strchr("()[]\"';`,|#", c)) return !(i > 0 && c == '#');
+  }
+  return false;
+}
+
 Symbol *sym_intern(const char *name, size_t len) {
   if ((count + 1) * 2 > capacity) grow();
   uint32_t h = hash_bytes(name, len);
@@ -41,7 +55,7 @@ Symbol *sym_intern(const char *name, size_t len) {
   if (!s) abort();
   s->hash = h;
   s->len = (uint32_t)len;
-  s->write_form = 0;
+  s->needs_bars = needs_bars(name, len);
   memcpy(s->name, name, len);
   s->name[len] = '\0';
   table[i] = s;

@@ -25,21 +25,6 @@ static void write_string(Buf *out, const String *s) {
   buf_putc(out, '"');
 }
 
-/* A symbol that would not read back as itself is written |like this|. */
-static bool symbol_needs_bars(const Symbol *s) {
-  if (s->len == 0) return true;
-  const char *n = s->name;
-  if ((n[0] >= '0' && n[0] <= '9') ||
-      ((n[0] == '-' || n[0] == '+') && s->len > 1 && n[1] >= '0' && n[1] <= '9'))
-    return true;
-  if (s->len == 1 && n[0] == '.') return true;
-  for (size_t i = 0; i < s->len; i++) {
-    unsigned char c = (unsigned char)n[i];
-    if (c <= ' ' || strchr("()[]\"';`,|#", c)) return !(i > 0 && c == '#');
-  }
-  return false;
-}
-
 static void print_atom(Buf *out, Value v, bool display) {
   switch ((Tag)v.tag) {
     case T_NIL: buf_lit(out, "()"); break;
@@ -50,8 +35,7 @@ static void print_atom(Buf *out, Value v, bool display) {
     case T_UNDEF: buf_lit(out, "#<undefined>"); break;
     case T_SYM: {
       Symbol *s = v.as.sym;
-      if (!display && !s->write_form) s->write_form = symbol_needs_bars(s) ? SYM_BARS : SYM_PLAIN;
-      bool bars = !display && s->write_form == SYM_BARS;
+      bool bars = !display && s->needs_bars;
       if (bars) buf_putc(out, '|');
       buf_put(out, v.as.sym->name, v.as.sym->len);
       if (bars) buf_putc(out, '|');

@@ -439,14 +439,14 @@ END_TEST
 
 /* {===== The trace =====} */
 
-/* Runs [src] with the trace streamed in [format] to a temporary file;
- * returns what was written. */
-static char *traced(const char *src, TraceFormat format) {
+/* Runs [src] with the trace streamed in [format] to a temporary file,
+ * live or by the writer thread; returns what was written. */
+static char *traced_as(const char *src, TraceFormat format, bool live) {
   Runtime *rt;
   Value main = compile_into(src, &rt);
   FILE *f = tmpfile();
   ck_assert_ptr_nonnull(f);
-  trace_start(rt, f, format);
+  trace_start(rt, f, format, live);
   rt_run_main(rt, main);
   ck_assert(trace_stop(rt));
   long len = ftell(f);
@@ -457,6 +457,8 @@ static char *traced(const char *src, TraceFormat format) {
   fclose(f);
   return text;
 }
+
+static char *traced(const char *src, TraceFormat format) { return traced_as(src, format, false); }
 
 /* 20,000 calls make about 1 MB of trace: written in batches, none lost. */
 START_TEST(test_trace_long_text) {
@@ -469,6 +471,24 @@ START_TEST(test_trace_long_text) {
   const char *first = "[0] created obj:1 (behavior: echo) [ctrl:local]\n";
   ck_assert(strncmp(t, first, strlen(first)) == 0);
   ck_assert_ptr_nonnull(strstr(t, "\n[20000] called obj:1 with 19999 -> 19999 [ctrl:local]\n"));
+}
+END_TEST
+
+/* A trace printed by the writer thread, in batches, is the trace printed
+ * live, event by event, in every view: over several rings of batches, with
+ * transactions, a rejected call, strings and an error that ends the run. */
+START_TEST(test_trace_batched_as_live) {
+  const char *src =
+    "(behavior acc (m) (match m (('add n) (do (s <- (get-state)) (set-state (list n s)) (return n)))\n"
+    "                           (('bad) (car 1))))\n"
+    "(define a (create-obj 'acc))\n"
+    "(let loop ((i 0)) (when (< i 3000) (let ((tx (begin-tx))) (call a (list 'add i)) (commit-tx tx)) (loop (+ i 1))))\n"
+    "(call a '(bad))\n(call a \"text\")\n(begin-tx)\n(car 5)";
+  for (int f = 0; f < TF__COUNT; f++) {
+    char *batched = traced_as(src, (TraceFormat)f, false), *live = traced_as(src, (TraceFormat)f, true);
+    ck_assert_msg(strcmp(batched, live) == 0, "%s view differs", trace_format_names[f]);
+    ck_assert_uint_gt(strlen(live), 300000);
+  }
 }
 END_TEST
 
@@ -516,7 +536,7 @@ START_TEST(test_trace_mermaid_closes_boxes) {
   Runtime *rt = rt_new(vm, "local");
   FILE *f = tmpfile();
   ck_assert_ptr_nonnull(f);
-  trace_start(rt, f, TF_MERMAID);
+  trace_start(rt, f, TF_MERMAID, false);
   rt_log(rt, NULL, EV_TRANSACTION_STARTED, 7, v_nil(), v_nil(), false);
   ck_assert(trace_stop(rt));
   char text[256];
@@ -876,6 +896,7 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, test_trace_memo_by_address);
   tcase_add_test(tc, test_trace_mermaid_boxes);
   tcase_add_test(tc, test_trace_mermaid_closes_boxes);
+  tcase_add_test(tc, test_trace_batched_as_live);
   suite_add_tcase(s, tc);
   tc = tcase_create("sessions");
   tcase_set_timeout(tc, 60);
