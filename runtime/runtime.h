@@ -333,7 +333,11 @@ void tracewriter_stop(TraceWriter *w, Trace *t);
 Object *rt_find(Runtime *rt, Program *p, uint64_t id, TxEntry **entry);
 Value rt_state_of(Program *p, Object *o, TxEntry *e);
 Symbol *rt_controller_of(Object *o, TxEntry *e);
-Symbol *rt_executing_controller(Runtime *rt, Program *p);
+/* The controller program [p] executes under: its activation's, else the
+ * machine's own. */
+static inline Symbol *rt_executing_controller(Runtime *rt, Program *p) {
+  return p->act && p->act->controller ? p->act->controller : rt->machine;
+}
 TxEntry *tx_find_entry(Tx *tx, uint64_t id);
 /* The entry of [o] in p's transaction, created if needed (journaled). */
 TxEntry *tx_entry(Program *p, Object *o, TxEntry *e);

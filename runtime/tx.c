@@ -94,10 +94,6 @@ Symbol *rt_controller_of(Object *o, TxEntry *e) {
   return o->controller;
 }
 
-Symbol *rt_executing_controller(Runtime *rt, Program *p) {
-  return p->act && p->act->controller ? p->act->controller : rt->machine;
-}
-
 /* A transaction only touches objects of its own controller (its own
  * pending creates excepted). */
 bool tx_check_controller(Program *p, Object *o, TxEntry *e) {
