@@ -25,6 +25,22 @@ static const Handler handlers[IN__COUNT] = {
 #undef INSTR
 };
 
+/* The compiler refuses unsafe instructions without --allow-unsafe, but a
+ * procedure value can still reach one (a global redefined later, forged
+ * bytecode): without the flag the runtime runs this table, in which an
+ * unsafe instruction's handler refuses it. */
+static HResult refuse_unsafe(Runtime *rt, Program *p, Value *args, int argc, Value *out) {
+  (void)rt, (void)args, (void)argc, (void)out;
+  vm_raise(p->fiber, v_nil(), "unsafe instruction '%s' requires --allow-unsafe", instr_info[p->fiber->vis_instr].name);
+  return H_ERROR;
+}
+
+static const Handler safe_handlers[IN__COUNT] = {
+#define INSTR(id, name, mn, mx, layer, safety, fam, gas) (safety) == UNSAFE ? refuse_unsafe : h_##id,
+#include "vm/instrs.def"
+#undef INSTR
+};
+
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) {
   char buf[512];
   va_list ap;
@@ -361,8 +377,13 @@ static void fail(Runtime *rt, Program *p) {
   fail_program(rt, p);
 }
 
-static bool charge(Runtime *rt, Program *p, int64_t cost) {
-  if (rt->gas_limit < 0) return true;
+static bool charge_metered(Runtime *rt, Program *p, int64_t cost);
+
+static inline bool charge(Runtime *rt, Program *p, int64_t cost) {
+  return rt->gas_limit < 0 || charge_metered(rt, p, cost);
+}
+
+static bool charge_metered(Runtime *rt, Program *p, int64_t cost) {
   rt->gas_used += cost;
   if (rt->gas_used <= rt->gas_limit) return true;
   rt->out_of_gas = true;
@@ -370,20 +391,14 @@ static bool charge(Runtime *rt, Program *p, int64_t cost) {
   return false;
 }
 
-/* The AVM instruction [p]'s fiber stopped at: gas, the safety check, then
- * its handler. */
-static HResult handle_vis(Runtime *rt, Program *p, Value *out) {
+/* The AVM instruction [p]'s fiber stopped at: gas, then its handler (of
+ * the table the safety flag picks).  Inlined into both of its users: it
+ * runs for every AVM instruction. */
+static inline __attribute__((always_inline)) HResult handle_vis(Runtime *rt, Program *p, Value *out) {
   Fiber *f = p->fiber;
   rt->avm_instructions++;
   if (!charge(rt, p, instr_info[f->vis_instr].gas)) return H_ERROR;
-  /* The compiler refuses unsafe instructions without --allow-unsafe,
-   * but a procedure value can still reach one (a global redefined
-   * later, forged bytecode): the runtime checks too. */
-  if (instr_info[f->vis_instr].safety == UNSAFE && !rt->allow_unsafe) {
-    vm_raise(f, v_nil(), "unsafe instruction '%s' requires --allow-unsafe", instr_info[f->vis_instr].name);
-    return H_ERROR;
-  }
-  return handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, out);
+  return (rt->allow_unsafe ? handlers : safe_handlers)[f->vis_instr](rt, p, f->vis_args, f->vis_argc, out);
 }
 
 static AvmInLoop avm_in_loop(void *ctx, Fiber *f);
