@@ -478,8 +478,8 @@ static AvmInLoop avm_in_loop(void *ctx, Fiber *f) {
         respond(p, out);
         return AVM_HANDLED;
       }
-      fiber_answer(f, out);
-      return AVM_GO_ON;
+      fiber_answer(f, out);  /* a handler that answers leaves the fiber's frames be */
+      return AVM_ANSWERED;
     case H_SWITCHED:
       return alone && p->status == PS_RUNNABLE && f->status == VM_TAU && !p->has_response ? AVM_GO_ON : AVM_HANDLED;
     case H_ERROR: break;

@@ -47,6 +47,7 @@ static VMStatus RUN_NAME(Fiber *f) {
 #define IN_LOOP(hook)                                                       \
   if (f->vm->hook) {                                                        \
     AvmInLoop done_ = f->vm->hook(f->vm->avm_ctx, f);                       \
+    if (done_ == AVM_ANSWERED) vmbreak;                                     \
     if (done_ == AVM_GO_ON) {                                               \
       G = f->vm->globals.values;                                            \
       RELOAD();                                                             \

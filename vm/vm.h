@@ -94,7 +94,9 @@ typedef enum VMStatus { VM_RET, VM_VIS, VM_TAU, VM_ERROR, VM_HANDLED } VMStatus;
 /* What VM.avm_in_loop (or ret_in_loop) did where the fiber stopped. */
 typedef enum AvmInLoop {
   AVM_STOP,      /* nothing: the run stops there as usual */
-  AVM_GO_ON,     /* handled, the fiber ready to run on (answered, or a new frame to run) */
+  AVM_ANSWERED,  /* answered in place: the frame and its registers are as they
+                    were, the answer in its register */
+  AVM_GO_ON,     /* handled, the fiber ready to run on with whatever frame is on top */
   AVM_HANDLED    /* handled, and the run stops (VM_HANDLED) */
 } AvmInLoop;
 
