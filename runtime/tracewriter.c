@@ -6,9 +6,15 @@
  * with a second core that cost leaves the program's path.
  *
  * The batches are a ring used in turn: the interpreter fills batch
- * [filled], the thread writes those before it.  When every batch waits to
- * be written, the interpreter waits for the thread, so a trace takes a
- * bounded amount of memory however fast the program makes events.
+ * [filled], the thread writes those before it.  Handing a batch over is
+ * one atomic store: waking a sleeping thread costs a system call and, on
+ * a virtual machine, an interrupt to the other CPU, which per batch cost
+ * the interpreter more than recording the batch's events.  The thread
+ * looks for work instead, every WRITER_POLL_US while there is some and
+ * less and less often while there is none.  Only when every batch waits
+ * to be written does the interpreter wake the thread, and wait for it; so
+ * a trace takes a bounded amount of memory however fast the program makes
+ * events.
  *
  * The collector: batches are uncollectable blocks, so the values their
  * entries hold (messages, outputs) stay alive until the interpreter
@@ -17,9 +23,12 @@
  * never allocates from the collector; values never change once made.  So
  * the thread needs no registration with the collector, and a collection
  * need not stop it. */
+#include <errno.h>
 #include <gc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include "runtime/runtime.h"
 
 /* A batch is a write's worth of text, about 64 KiB (lines of 60 bytes and
@@ -27,6 +36,12 @@
  * another, with room for bursts. */
 #define BATCH_ENTRIES 1024
 #define BATCHES 4
+/* A batch takes the interpreter 100 µs and more to fill: the thread finds
+ * about one a look, and the ring's other batches are the slack for a late
+ * look.  Idle, the thread looks half as often each time, down to every
+ * WRITER_IDLE_US. */
+#define WRITER_POLL_US 100
+#define WRITER_IDLE_US 20000
 
 typedef struct Batch {
   size_t n;
@@ -37,12 +52,12 @@ struct TraceWriter {
   TraceView *view;
   pthread_t thread;
   pthread_mutex_t lock;
-  pthread_cond_t handed;    /* a batch was handed over, or the trace stops */
-  pthread_cond_t written;   /* a batch was written: its room is free */
-  uint64_t filled;          /* batches handed over (the next to fill is filled % BATCHES) */
-  uint64_t done;            /* batches written */
-  bool stopping;
-  bool idle;                /* the thread waits for a batch */
+  pthread_cond_t wake;      /* the thread: every batch waits, or the trace stops */
+  pthread_cond_t written;   /* the interpreter: a batch was written */
+  _Atomic uint64_t filled;  /* batches handed over (the next to fill is filled % BATCHES) */
+  _Atomic uint64_t done;    /* batches written */
+  _Atomic bool waiting;     /* the interpreter waits for a batch to be written */
+  bool stopping;            /* under [lock] */
   Batch *batch[BATCHES];
 };
 
@@ -50,24 +65,44 @@ static void write_batch(TraceView *vw, const Batch *b) {
   for (size_t i = 0; i < b->n; i++) trace_write(vw, &b->e[i]);
 }
 
+/* Sleeps [us] microseconds, or until woken; false once the trace stops
+ * (with everything handed over written). */
+static bool doze(TraceWriter *w, long us) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += us * 1000;
+  until.tv_sec += until.tv_nsec / 1000000000;
+  until.tv_nsec %= 1000000000;
+  pthread_mutex_lock(&w->lock);
+  int r = 0;
+  while (!w->stopping && r != ETIMEDOUT && w->filled - w->done < BATCHES)
+    r = pthread_cond_timedwait(&w->wake, &w->lock, &until);
+  bool go_on = !w->stopping || w->done != w->filled;
+  pthread_mutex_unlock(&w->lock);
+  return go_on;
+}
+
 static void *writer_main(void *arg) {
   TraceWriter *w = arg;
-  pthread_mutex_lock(&w->lock);
+  long us = WRITER_POLL_US;
   for (;;) {
-    while (w->done == w->filled && !w->stopping) {
-      w->idle = true;
-      pthread_cond_wait(&w->handed, &w->lock);
-      w->idle = false;
+    uint64_t done = atomic_load(&w->done);
+    if (done == atomic_load(&w->filled)) {
+      if (!doze(w, us)) break;
+      us = us * 2 > WRITER_IDLE_US ? WRITER_IDLE_US : us * 2;
+      continue;
     }
-    if (w->done == w->filled) break;
-    const Batch *b = w->batch[w->done % BATCHES];
-    pthread_mutex_unlock(&w->lock);
-    write_batch(w->view, b);
-    pthread_mutex_lock(&w->lock);
-    w->done++;
-    pthread_cond_signal(&w->written);
+    us = WRITER_POLL_US;
+    write_batch(w->view, w->batch[done % BATCHES]);
+    atomic_store(&w->done, done + 1);
+    /* The interpreter sets [waiting], then looks at [done]; this stores
+     * [done], then looks at [waiting]: one of the two sees the other. */
+    if (atomic_load(&w->waiting)) {
+      pthread_mutex_lock(&w->lock);
+      pthread_cond_signal(&w->written);
+      pthread_mutex_unlock(&w->lock);
+    }
   }
-  pthread_mutex_unlock(&w->lock);
   return NULL;
 }
 
@@ -79,7 +114,7 @@ static void fill_from(Trace *t, Batch *b) {
 static void free_writer(TraceWriter *w) {
   for (int i = 0; i < BATCHES; i++) GC_FREE(w->batch[i]);
   pthread_mutex_destroy(&w->lock);
-  pthread_cond_destroy(&w->handed);
+  pthread_cond_destroy(&w->wake);
   pthread_cond_destroy(&w->written);
   free(w);
 }
@@ -89,7 +124,7 @@ TraceWriter *tracewriter_start(Trace *t) {
   if (!w) return NULL;
   w->view = t->view;
   pthread_mutex_init(&w->lock, NULL);
-  pthread_cond_init(&w->handed, NULL);
+  pthread_cond_init(&w->wake, NULL);
   pthread_cond_init(&w->written, NULL);
   for (int i = 0; i < BATCHES; i++)
     if (!(w->batch[i] = GC_MALLOC_UNCOLLECTABLE(sizeof(Batch)))) {
@@ -106,24 +141,31 @@ TraceWriter *tracewriter_start(Trace *t) {
 
 /* Hands over the batch being filled, with what the interpreter put in it. */
 static void hand_over(TraceWriter *w, Trace *t) {
-  Batch *b = w->batch[w->filled % BATCHES];
+  uint64_t filled = atomic_load_explicit(&w->filled, memory_order_relaxed);
+  Batch *b = w->batch[filled % BATCHES];
   b->n = (size_t)(t->slot - b->e);
-  pthread_mutex_lock(&w->lock);
-  w->filled++;
-  if (w->idle) pthread_cond_signal(&w->handed);
+  atomic_store(&w->filled, filled + 1);
 }
 
 void tracewriter_pass(TraceWriter *w, Trace *t) {
   hand_over(w, t);
-  while (w->filled - w->done == BATCHES) pthread_cond_wait(&w->written, &w->lock);
-  pthread_mutex_unlock(&w->lock);
-  fill_from(t, w->batch[w->filled % BATCHES]);
+  uint64_t filled = atomic_load_explicit(&w->filled, memory_order_relaxed);
+  if (filled - atomic_load(&w->done) == BATCHES) {
+    pthread_mutex_lock(&w->lock);
+    atomic_store(&w->waiting, true);
+    pthread_cond_signal(&w->wake);
+    while (filled - atomic_load(&w->done) == BATCHES) pthread_cond_wait(&w->written, &w->lock);
+    atomic_store(&w->waiting, false);
+    pthread_mutex_unlock(&w->lock);
+  }
+  fill_from(t, w->batch[filled % BATCHES]);
 }
 
 void tracewriter_stop(TraceWriter *w, Trace *t) {
   hand_over(w, t);
+  pthread_mutex_lock(&w->lock);
   w->stopping = true;
-  pthread_cond_signal(&w->handed);
+  pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->lock);
   pthread_join(w->thread, NULL);
   t->slot = t->slot_end = NULL;
