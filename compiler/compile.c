@@ -877,6 +877,16 @@ static void match_list(FuncState *fs, Matcher *m, const Pattern *p, int r, bool 
   int save = fs->freereg, n = p->u.list.n;
   const Pattern *tail = p->u.list.tail;
   for (int j = 0; j < n; j++) {
+    const Pattern *item = p->u.list.items[j];
+    if (item->kind == PAT_VAR && var_reg(m, item->u.var) >= 0 && !(j == n - 1 && tail)) {
+      /* A variable and the rest of the list: one JUNCONS loads both. */
+      int next = owned ? r : alloc_reg(fs, p->loc);
+      emit(fs, iABC(OP_JUNCONS, var_reg(m, item->u.var), next, r), p->loc);
+      jumps_add(m->fail, emit_jump(fs, p->loc));
+      r = next;
+      owned = true;
+      continue;
+    }
     fail_unless(fs, m, OP_JPAIR, r, 0, 0, p->loc);
     match_field(fs, m, p->u.list.items[j], FIELD_CAR, r, -1, p->loc);
     if (j == n - 1 && tail) break;

@@ -185,6 +185,17 @@ static VMStatus RUN_NAME(Fiber *f) {
         else pc++;
         vmbreak;
       }
+      vmcase(JUNCONS) {  /* a list pattern's item and the rest: JPAIR, CAR, CDR in one */
+        if (R[i.c].tag == T_PAIR) {
+          const Pair *pp = R[i.c].as.pair;
+          v_copy(&R[i.a], &pp->car);
+          v_copy(&R[i.b], &pp->cdr);
+          pc++;
+        } else {
+          pc += pc->bx + 1;
+        }
+        vmbreak;
+      }
       vmcase(NOT) R[i.a] = v_bool(!v_truthy(R[i.b])); vmbreak;
       vmcase(NULLP) R[i.a] = v_bool(R[i.b].tag == T_NIL); vmbreak;
       vmcase(PAIRP) R[i.a] = v_bool(R[i.b].tag == T_PAIR); vmbreak;
