@@ -878,11 +878,16 @@ static void match_list(FuncState *fs, Matcher *m, const Pattern *p, int r, bool 
   const Pattern *tail = p->u.list.tail;
   for (int j = 0; j < n; j++) {
     const Pattern *item = p->u.list.items[j];
-    if (item->kind == PAT_VAR && var_reg(m, item->u.var) >= 0 && !(j == n - 1 && tail)) {
-      /* A variable and the rest of the list: one JUNCONS loads both. */
+    if (!ignores(m, item) && !(j == n - 1 && tail)) {
+      /* An item to look at and the rest of the list: one JUNCONS loads
+       * both, the item straight into its variable or into a temporary of
+       * its own to be tested. */
       int next = owned ? r : alloc_reg(fs, p->loc);
-      emit(fs, iABC(OP_JUNCONS, var_reg(m, item->u.var), next, r), p->loc);
+      int car = item->kind == PAT_VAR ? var_reg(m, item->u.var) : alloc_reg(fs, item->loc);
+      emit(fs, iABC(OP_JUNCONS, car, next, r), p->loc);
       jumps_add(m->fail, emit_jump(fs, p->loc));
+      if (item->kind != PAT_VAR) match_value(fs, m, item, car, true);
+      fs->freereg = next + 1 > save ? next + 1 : save;
       r = next;
       owned = true;
       continue;
