@@ -479,12 +479,21 @@ static int args_to_regs(FuncState *fs, Core **args, int n, Loc loc) {
   return base;
 }
 
-/* The arguments of a primitive or AVM instruction, placed from its result
- * register [r] on when nothing lives above it and it is not a variable:
- * the instruction reads its arguments before it writes the result, so the
- * two may share registers, and the frame stays smaller. */
+/* The arguments of a primitive or AVM instruction, which only reads them:
+ * where they are locals in consecutive registers, in order (as a pattern's
+ * variables are), the locals' own registers, with no copy; else placed
+ * from its result register [r] on when nothing lives above it and it is
+ * not a variable: the instruction reads its arguments before it writes the
+ * result, so the two may share registers, and the frame stays smaller. */
 static int args_from_result(FuncState *fs, int r, Core **args, int n, Loc loc) {
   if (n == 0) return 0;
+  int first = -1;
+  for (int j = 0; j < n; j++) {
+    int reg = args[j]->kind == CK_REF && !args[j]->u.ref.builtin ? local_reg(fs, args[j]->u.ref.name) : -1;
+    if (reg < 0 || (j > 0 && reg != first + j)) break;
+    if (j == 0) first = reg;
+    if (j == n - 1) return first;
+  }
   if (r == fs->freereg - 1 && !is_var_reg(fs, r)) fs->freereg = r;
   return args_to_regs(fs, args, n, loc);
 }

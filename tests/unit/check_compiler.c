@@ -197,21 +197,19 @@ START_TEST(test_loop_swap) {
                     "    (if (= k 0) (list a b) (loop b a (- k 1)))))\n"
                     "(f 3)";
   ck_assert_str_eq(listing(src, 1),
-                   "function 1 <f>: 1 param, 6 registers, 0 upvalues, 1 constant\n"
+                   "function 1 <f>: 1 param, 5 registers, 0 upvalues, 1 constant\n"
                    "0 LOADI r1, 1\n"
                    "1 LOADI r2, 2\n"
                    "2 MOVE r3, r0\n"
                    "3 JNUMEQ r3, k0 if false ; 0\n"
-                   "4 JMP -> 9\n"
-                   "5 MOVE r4, r1\n"
-                   "6 MOVE r5, r2\n"
-                   "7 PRIM r4, r4, list (2 args)\n"
-                   "8 RET r4\n"
-                   "9 MOVE r4, r2\n"
-                   "10 MOVE r2, r1\n"
-                   "11 ADDI r3, r3, -1\n"
-                   "12 MOVE r1, r4\n"
-                   "13 JMP -> 3\n"
+                   "4 JMP -> 7\n"
+                   "5 PRIM r4, r1, list (2 args)\n"
+                   "6 RET r4\n"
+                   "7 MOVE r4, r2\n"
+                   "8 MOVE r2, r1\n"
+                   "9 ADDI r3, r3, -1\n"
+                   "10 MOVE r1, r4\n"
+                   "11 JMP -> 3\n"
                    "k0 = 0\n");
   ck_assert_str_eq(run(src), "(2 1)");
 }
@@ -410,22 +408,20 @@ START_TEST(test_register_reuse) {
 }
 END_TEST
 
-/* Locals passed to a non-fast primitive are copied to consecutive
- * argument registers.  WASTE: for one argument the PRIM could read the
- * local's own register (MOVE r3, r2 / MOVE r3, r1). */
+/* A primitive reads its arguments where they are when they are locals in
+ * consecutive registers, in order; so one local argument is never copied
+ * (PRIM r1, r2 / PRIM r2, r1). */
 START_TEST(test_register_reuse_prim) {
   ck_assert_str_eq(listing("(define (f x)\n"
                            "  (let ((a (car x))) (display a))\n"
                            "  (let ((b (cdr x))) (display b)))",
                            1),
-                   "function 1 <f>: 1 param, 4 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 CAR r2, r0\n"
-                   "1 MOVE r3, r2\n"
-                   "2 PRIM r1, r3, display (1 arg)\n"
-                   "3 CDR r1, r0\n"
-                   "4 MOVE r2, r1\n"
-                   "5 PRIM r2, r2, display (1 arg)\n"
-                   "6 RET r2\n");
+                   "1 PRIM r1, r2, display (1 arg)\n"
+                   "2 CDR r1, r0\n"
+                   "3 PRIM r2, r1, display (1 arg)\n"
+                   "4 RET r2\n");
 }
 END_TEST
 
@@ -440,12 +436,11 @@ START_TEST(test_do_notation) {
                            1),
                    "function 1 <f>: 0 params, 3 registers, 0 upvalues, 0 constants\n"
                    "0 AVM r0, r0, get-state (0 args)\n"
-                   "1 MOVE r1, r0\n"
-                   "2 PRIM r1, r1, length (1 arg)\n"
-                   "3 CONS r2, r1, r0\n"
-                   "4 AVM r2, r2, set-state (1 arg)\n"
-                   "5 MOVE r2, r1\n"
-                   "6 RET r2\n");
+                   "1 PRIM r1, r0, length (1 arg)\n"
+                   "2 CONS r2, r1, r0\n"
+                   "3 AVM r2, r2, set-state (1 arg)\n"
+                   "4 MOVE r2, r1\n"
+                   "5 RET r2\n");
 }
 END_TEST
 
@@ -471,9 +466,8 @@ START_TEST(test_match_flat) {
                    "9 JMP -> 12\n"
                    "10 LT r3, r1, r2\n"
                    "11 RET r3\n"
-                   "12 MOVE r1, r0\n"
-                   "13 PRIM r1, r1, %match-fail (1 arg)\n"
-                   "14 RET r1\n"
+                   "12 PRIM r1, r0, %match-fail (1 arg)\n"
+                   "13 RET r1\n"
                    "k0 = ping\n");
   ck_assert_str_eq(run_with(src, "(list (f '(ping 1 2)) (f '(ping 2 1)))"), "(#t #f)");
   ck_assert_str_eq(run_with(src, "(f '(pong 1 2))"), "match: no clause matches (pong 1 2)");
@@ -490,34 +484,30 @@ END_TEST
 START_TEST(test_match_nested) {
   const char *src = "(define (f x) (match x (((a b) (c) _) (list a b c))))";
   ck_assert_str_eq(listing(src, 1),
-                   "function 1 <f>: 1 param, 7 registers, 0 upvalues, 0 constants\n"
+                   "function 1 <f>: 1 param, 6 registers, 0 upvalues, 0 constants\n"
                    "0 JUNCONS r5, r4, r0 if false\n"
-                   "1 JMP -> 24\n"
+                   "1 JMP -> 21\n"
                    "2 JUNCONS r1, r5, r5 if false\n"
-                   "3 JMP -> 24\n"
+                   "3 JMP -> 21\n"
                    "4 JUNCONS r2, r5, r5 if false\n"
-                   "5 JMP -> 24\n"
+                   "5 JMP -> 21\n"
                    "6 JNULL r5 if false\n"
-                   "7 JMP -> 24\n"
+                   "7 JMP -> 21\n"
                    "8 JUNCONS r5, r4, r4 if false\n"
-                   "9 JMP -> 24\n"
+                   "9 JMP -> 21\n"
                    "10 JUNCONS r3, r5, r5 if false\n"
-                   "11 JMP -> 24\n"
+                   "11 JMP -> 21\n"
                    "12 JNULL r5 if false\n"
-                   "13 JMP -> 24\n"
+                   "13 JMP -> 21\n"
                    "14 JPAIR r4 if false\n"
-                   "15 JMP -> 24\n"
+                   "15 JMP -> 21\n"
                    "16 CDR r4, r4\n"
                    "17 JNULL r4 if false\n"
-                   "18 JMP -> 24\n"
-                   "19 MOVE r4, r1\n"
-                   "20 MOVE r5, r2\n"
-                   "21 MOVE r6, r3\n"
-                   "22 PRIM r4, r4, list (3 args)\n"
-                   "23 RET r4\n"
-                   "24 MOVE r1, r0\n"
-                   "25 PRIM r1, r1, %match-fail (1 arg)\n"
-                   "26 RET r1\n");
+                   "18 JMP -> 21\n"
+                   "19 PRIM r4, r1, list (3 args)\n"
+                   "20 RET r4\n"
+                   "21 PRIM r1, r0, %match-fail (1 arg)\n"
+                   "22 RET r1\n");
   ck_assert_str_eq(run_with(src, "(f '((1 2) (3) 4))"), "(1 2 3)");
   ck_assert_str_eq(run_with(src, "(f '((1 2) (3 4) 5))"), "match: no clause matches ((1 2) (3 4) 5)");
 }
@@ -532,18 +522,16 @@ START_TEST(test_match_dotted_tail) {
   ck_assert_str_eq(listing(src, 1),
                    "function 1 <f>: 1 param, 5 registers, 0 upvalues, 0 constants\n"
                    "0 JPAIR r0 if false\n"
-                   "1 JMP -> 9\n"
+                   "1 JMP -> 8\n"
                    "2 CDR r4, r0\n"
                    "3 JPAIR r4 if false\n"
-                   "4 JMP -> 9\n"
+                   "4 JMP -> 8\n"
                    "5 CDR r3, r4\n"
-                   "6 MOVE r4, r3\n"
-                   "7 PRIM r2, r4, length (1 arg)\n"
-                   "8 JMP -> 11\n"
-                   "9 MOVE r2, r0\n"
-                   "10 PRIM r2, r2, %match-fail (1 arg)\n"
-                   "11 ADDI r1, r2, 1\n"
-                   "12 RET r1\n");
+                   "6 PRIM r2, r3, length (1 arg)\n"
+                   "7 JMP -> 9\n"
+                   "8 PRIM r2, r0, %match-fail (1 arg)\n"
+                   "9 ADDI r1, r2, 1\n"
+                   "10 RET r1\n");
   ck_assert_str_eq(run_with(src, "(list (f '(1 2)) (f '(1 2 3 4)))"), "(1 3)");
   ck_assert_str_eq(run_with(src, "(f '(1))"), "match: no clause matches (1)");
 }
@@ -574,28 +562,26 @@ START_TEST(test_match_clauses) {
                    "8 MOVE r2, r1\n"
                    "9 RET r2\n"
                    "10 JUNCONS r3, r2, r0 if false\n"
-                   "11 JMP -> 21\n"
+                   "11 JMP -> 20\n"
                    "12 JEQ r3, k1 if false ; neg\n"
-                   "13 JMP -> 21\n"
+                   "13 JMP -> 20\n"
                    "14 JUNCONS r1, r2, r2 if false\n"
-                   "15 JMP -> 21\n"
+                   "15 JMP -> 20\n"
                    "16 JNULL r2 if false\n"
-                   "17 JMP -> 21\n"
-                   "18 MOVE r2, r1\n"
-                   "19 PRIM r2, r2, - (1 arg)\n"
-                   "20 RET r2\n"
-                   "21 PRIM r2, r0, just? (1 arg)\n"
-                   "22 JMPF r2, -> 26\n"
-                   "23 PRIM r1, r0, from-just (1 arg)\n"
-                   "24 MOVE r2, r1\n"
-                   "25 RET r2\n"
-                   "26 PRIM r1, r0, nothing? (1 arg)\n"
-                   "27 JMPF r1, -> 30\n"
-                   "28 LOADI r1, 0\n"
-                   "29 RET r1\n"
-                   "30 MOVE r1, r0\n"
-                   "31 PRIM r1, r1, %match-fail (1 arg)\n"
-                   "32 RET r1\n"
+                   "17 JMP -> 20\n"
+                   "18 PRIM r2, r1, - (1 arg)\n"
+                   "19 RET r2\n"
+                   "20 PRIM r2, r0, just? (1 arg)\n"
+                   "21 JMPF r2, -> 25\n"
+                   "22 PRIM r1, r0, from-just (1 arg)\n"
+                   "23 MOVE r2, r1\n"
+                   "24 RET r2\n"
+                   "25 PRIM r1, r0, nothing? (1 arg)\n"
+                   "26 JMPF r1, -> 29\n"
+                   "27 LOADI r1, 0\n"
+                   "28 RET r1\n"
+                   "29 PRIM r1, r0, %match-fail (1 arg)\n"
+                   "30 RET r1\n"
                    "k0 = 0\n"
                    "k1 = neg\n");
   ck_assert_str_eq(run_with(src, "(list (f '(5 0)) (f '(neg 3)) (f (just 4)) (f nothing))"), "(5 -3 4 0)");
@@ -720,14 +706,13 @@ START_TEST(test_apply) {
 END_TEST
 
 /* An AVM instruction called by name is one AVM op (suspending), with its
- * arguments in consecutive registers; a local of the same name is not. */
+ * arguments in consecutive registers (here the parameters' own, o and m
+ * in r0 and r1); a local of the same name is not. */
 START_TEST(test_avm_instruction) {
   ck_assert_str_eq(listing("(define (f o m) (call o m))", 1),
-                   "function 1 <f>: 2 params, 4 registers, 0 upvalues, 0 constants\n"
-                   "0 MOVE r2, r0\n"
-                   "1 MOVE r3, r1\n"
-                   "2 AVM r2, r2, call (2 args)\n"
-                   "3 RET r2\n");
+                   "function 1 <f>: 2 params, 3 registers, 0 upvalues, 0 constants\n"
+                   "0 AVM r2, r0, call (2 args)\n"
+                   "1 RET r2\n");
   ck_assert_str_eq(listing("(define (f x) (do (s <- (get-state)) (set-state (cons x s))))", 1),
                    "function 1 <f>: 1 param, 3 registers, 0 upvalues, 0 constants\n"
                    "0 AVM r1, r0, get-state (0 args)\n"
