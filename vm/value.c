@@ -155,22 +155,13 @@ bool v_equal(Value a, Value b) {
   return eq;
 }
 
-/* Lists known to hold no procedure, by address: a program sends the same
- * constant message again and again, and a state grows by consing onto
- * one already checked.  Pairs are immutable, so what was found stays
- * true.  The table is static, a root of the collector: a pair in it is
- * not freed, so its address is not reused for another meanwhile. */
-#define PROC_FREE_SLOTS 64
-static const Pair *proc_free[PROC_FREE_SLOTS];
+/* The table is static, a root of the collector: a pair in it is not
+ * freed, so its address is not reused for another meanwhile. */
+const Pair *v_proc_free[V_PROC_FREE_SLOTS];
 
-static inline const Pair **proc_free_slot(const Pair *p) {
-  return &proc_free[((uintptr_t)p >> 5) % PROC_FREE_SLOTS];
-}
-
-static inline bool known_proc_free(Value v) { return v.tag == T_PAIR && *proc_free_slot(v.as.pair) == v.as.pair; }
+static inline bool known_proc_free(Value v) { return v.tag == T_PAIR && *v_proc_free_slot(v.as.pair) == v.as.pair; }
 
 bool v_contains_proc_walk(Value v) {
-  if (known_proc_free(v)) return false;
   Value root = v;
   /* Messages are checked on every call: the work list starts on the C
    * stack. */
@@ -205,6 +196,6 @@ bool v_contains_proc_walk(Value v) {
   }
 done:
   if (work != local) free(work);
-  if (!found && root.tag == T_PAIR) *proc_free_slot(root.as.pair) = root.as.pair;
+  if (!found && root.tag == T_PAIR) *v_proc_free_slot(root.as.pair) = root.as.pair;
   return found;
 }

@@ -144,11 +144,21 @@ bool v_is_list(Value v);
 /* Length of a proper list, or -1. */
 int64_t v_list_length(Value v);
 const char *v_type_name(Value v);
+/* Lists known to hold no procedure, by address (vm/value.c): a program
+ * sends the same constant message again and again, and a state grows by
+ * consing onto one already checked.  Pairs are immutable, so what was
+ * found stays true. */
+#define V_PROC_FREE_SLOTS 64
+extern const Pair *v_proc_free[V_PROC_FREE_SLOTS];
+static inline const Pair **v_proc_free_slot(const Pair *p) {
+  return &v_proc_free[((uintptr_t)p >> 5) % V_PROC_FREE_SLOTS];
+}
 /* True if [v] holds a procedure anywhere inside (messages may not).
- * Atoms, most of what calls carry, are answered inline. */
+ * Atoms, most of what calls carry, and known lists are answered inline. */
 bool v_contains_proc_walk(Value v);
 static inline bool v_contains_proc(Value v) {
-  if (v.tag != T_PAIR && !v_is_just(v)) return v_is_proc(v);
+  if (v.tag == T_PAIR) return *v_proc_free_slot(v.as.pair) != v.as.pair && v_contains_proc_walk(v);
+  if (!v_is_just(v)) return v_is_proc(v);
   return v_contains_proc_walk(v);
 }
 
