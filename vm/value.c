@@ -57,13 +57,7 @@ Value v_list_n(const Value *items, size_t n, Value tail) {
   return tail;
 }
 
-Value v_just(Value x) {
-  if (x.tag >> 56 == 0) {
-    Value v;
-    v.tag = x.tag << 8 | JUST_MARK;
-    v.as.u = x.as.u;
-    return v;
-  }
+Value v_just_boxed(Value x) {
   Just *j = gc_alloc_small(sizeof *j);
   j->v = x;
   return v_tagged(T_JUST, j);

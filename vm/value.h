@@ -136,7 +136,15 @@ static inline void *gc_alloc_small(size_t bytes) {
 Value v_cons(Value car, Value cdr);
 /* (items[0] ... items[n-1] . tail) */
 Value v_list_n(const Value *items, size_t n, Value tail);
-Value v_just(Value v);
+Value v_just_boxed(Value v);
+/* (just v): in place, unless v is already nested 7 deep (see JUST_MARK). */
+static inline Value v_just(Value x) {
+  if (x.tag >> 56 != 0) return v_just_boxed(x);
+  Value v;
+  v.tag = x.tag << 8 | JUST_MARK;
+  v.as.u = x.as.u;
+  return v;
+}
 Value v_string(const char *bytes, size_t len);   /* copies; counts code points */
 Value v_cstring(const char *s);
 bool v_equal(Value a, Value b);                  /* equal?: structural, no C recursion */
