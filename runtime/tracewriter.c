@@ -16,15 +16,20 @@
  * a trace takes a bounded amount of memory however fast the program makes
  * events.
  *
- * The collector: batches are uncollectable blocks, so the values their
- * entries hold (messages, outputs) stay alive until the interpreter
- * overwrites the entry, which it does only once the thread has written
- * it.  The thread reads those values and nothing else of the heap, and
- * never allocates from the collector; values never change once made.  So
- * the thread needs no registration with the collector, and a collection
- * need not stop it. */
+ * The collector: the values the entries hold (messages, outputs) must
+ * stay alive until the thread has written them.  The batches are not
+ * scanned as a whole (most of the ring holds entries already written, and
+ * scanning it made every collection a third longer); at each collection
+ * push_pending marks the entries not yet written: those of the batches
+ * handed over and not done, and those of the batch being filled.  The
+ * interpreter overwrites an entry only once the thread has written it.
+ * The thread reads those values and nothing else of the heap, and never
+ * allocates from the collector; values never change once made.  So the
+ * thread needs no registration with the collector, and a collection need
+ * not stop it. */
 #include <errno.h>
 #include <gc.h>
+#include <gc/gc_mark.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -50,6 +55,8 @@ typedef struct Batch {
 
 struct TraceWriter {
   TraceView *view;
+  Trace *trace;             /* the interpreter's side: the batch being filled */
+  TraceWriter *next;        /* the writers running (one per traced runtime) */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;      /* the thread: every batch waits, or the trace stops */
@@ -106,6 +113,43 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
+/* The writers running, for push_pending.  Only the interpreter's thread
+ * changes the list and collects (the writer threads never allocate from
+ * the collector), so no lock guards it. */
+static TraceWriter *running;
+static GC_push_other_roots_proc push_before;
+
+static void GC_CALLBACK push_pending(void) {
+  if (push_before) push_before();
+  for (TraceWriter *w = running; w; w = w->next) {
+    uint64_t filled = atomic_load_explicit(&w->filled, memory_order_relaxed);
+    /* A batch the thread finishes meanwhile is marked for nothing: harmless. */
+    for (uint64_t b = atomic_load(&w->done); b < filled; b++) {
+      Batch *h = w->batch[b % BATCHES];
+      GC_push_all(h->e, h->e + h->n);
+    }
+    Batch *cur = w->batch[filled % BATCHES];
+    GC_push_all(cur->e, w->trace->slot);
+  }
+}
+
+static void enlist(TraceWriter *w) {
+  if (!push_before && GC_get_push_other_roots() != push_pending) {
+    push_before = GC_get_push_other_roots();
+    GC_set_push_other_roots(push_pending);
+  }
+  w->next = running;
+  running = w;
+}
+
+static void unlist(TraceWriter *w) {
+  for (TraceWriter **at = &running; *at; at = &(*at)->next)
+    if (*at == w) {
+      *at = w->next;
+      return;
+    }
+}
+
 static void fill_from(Trace *t, Batch *b) {
   t->slot = b->e;
   t->slot_end = b->e + BATCH_ENTRIES;
@@ -123,11 +167,12 @@ TraceWriter *tracewriter_start(Trace *t) {
   TraceWriter *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   w->view = t->view;
+  w->trace = t;
   pthread_mutex_init(&w->lock, NULL);
   pthread_cond_init(&w->wake, NULL);
   pthread_cond_init(&w->written, NULL);
   for (int i = 0; i < BATCHES; i++)
-    if (!(w->batch[i] = GC_MALLOC_UNCOLLECTABLE(sizeof(Batch)))) {
+    if (!(w->batch[i] = GC_MALLOC_ATOMIC_UNCOLLECTABLE(sizeof(Batch)))) {
       free_writer(w);
       return NULL;
     }
@@ -136,6 +181,7 @@ TraceWriter *tracewriter_start(Trace *t) {
     return NULL;
   }
   fill_from(t, w->batch[0]);
+  enlist(w);
   return w;
 }
 
@@ -168,6 +214,7 @@ void tracewriter_stop(TraceWriter *w, Trace *t) {
   pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->lock);
   pthread_join(w->thread, NULL);
+  unlist(w);
   t->slot = t->slot_end = NULL;
   free_writer(w);
 }
