@@ -298,12 +298,6 @@ Program *rt_program(Runtime *rt, uint64_t id);
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prints event [k] at clock [ts] in the trace's view. */
 void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b);
-/* An event happens: it takes the next clock tick, and is printed when the
- * trace is on (with it off, an event costs the tick). */
-static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
-  uint64_t ts = rt->trace.clock++;
-  if (rt->trace.out) trace_event(rt, p, ts, k, id, a, b, has_b);
-}
 /* Starts printing the trace of what runs next on [out] in [format]: each
  * event at once when [live], else in batches by a thread of its own. */
 void trace_start(Runtime *rt, FILE *out, TraceFormat format, bool live);
@@ -337,6 +331,33 @@ Symbol *rt_controller_of(Object *o, TxEntry *e);
  * machine's own. */
 static inline Symbol *rt_executing_controller(Runtime *rt, Program *p) {
   return p->act && p->act->controller ? p->act->controller : rt->machine;
+}
+
+/* Entry [e] of event [k] as the text and JSON views need it (the chart
+ * also draws who acts: trace_event adds that). */
+static inline void log_entry_fill(LogEntry *e, Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id,
+                                  Value a, Value b, bool has_b) {
+  e->ts = ts;
+  e->kind = k;
+  e->id = id;
+  v_copy(&e->a, &a);
+  v_copy(&e->b, &b);
+  e->has_b = has_b;
+  e->controller = !p ? NULL : p->tx ? p->tx->controller : rt_executing_controller(rt, p);
+}
+
+/* An event happens: it takes the next clock tick, and is printed when the
+ * trace is on (with it off, an event costs the tick).  In a traced run,
+ * the entry goes straight into the writer thread's batch. */
+static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
+  Trace *t = &rt->trace;
+  uint64_t ts = t->clock++;
+  if (!t->out) return;
+  if (t->writer && t->slot != t->slot_end && t->format != TF_MERMAID) {
+    log_entry_fill(t->slot++, rt, p, ts, k, id, a, b, has_b);
+    return;
+  }
+  trace_event(rt, p, ts, k, id, a, b, has_b);
 }
 TxEntry *tx_find_entry(Tx *tx, uint64_t id);
 /* The entry of [o] in p's transaction, created if needed (journaled). */

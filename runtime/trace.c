@@ -563,14 +563,7 @@ bool trace_stop(Runtime *rt) {
 void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
   LogEntry local, *e = entry_room(t, &local);
-  /* Field by field: the interpreter's cost of an event is this. */
-  e->ts = ts;
-  e->kind = k;
-  e->id = id;
-  v_copy(&e->a, &a);
-  v_copy(&e->b, &b);
-  e->has_b = has_b;
-  e->controller = !p ? NULL : p->tx ? p->tx->controller : rt_executing_controller(rt, p);
+  log_entry_fill(e, rt, p, ts, k, id, a, b, has_b);
   if (t->format == TF_MERMAID) {  /* only the chart draws who acts */
     e->actor = p ? act_self_id(p->act) : ROOT_ID;
     e->sender = p ? p->act->sender_id : ROOT_ID;
