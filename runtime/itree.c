@@ -251,7 +251,7 @@ HResult rt_push_call(Runtime *rt, Program *p, Object *o, TxEntry *e, Value input
   a->caller_floor = (uint32_t)f->floor;
   a->caller_dest = (uint32_t)f->vis_dest;
   a->caller_returns = f->vis_returns;
-  if (rt->trace.out) trace_call_begin(rt, p);
+  if (rt->trace.out && rt->trace.format == TF_MERMAID) trace_call_begin(rt, p);
   a->journal_mark = (uint32_t)journal_mark(p);
   if (p->tx) {
     /* The call log: delivered inputs count in the histories at commit. */

@@ -306,7 +306,8 @@ bool trace_stop(Runtime *rt);
 /* Parses a format name; false if there is none such. */
 bool trace_format_parse(const char *name, TraceFormat *out);
 
-/* An object call begins (the sequence-chart view draws its request). */
+/* An object call begins: the sequence-chart view draws its request (the
+ * only view that does; call it only for that one). */
 void trace_call_begin(Runtime *rt, Program *p);
 /* Prints entry [e] in view [vw] and writes what is due (by the
  * interpreter when the trace is live, else by the writer thread). */

@@ -506,7 +506,6 @@ static inline void entry_made(Trace *t, LogEntry *e) {
 
 void trace_call_begin(Runtime *rt, Program *p) {
   Trace *t = &rt->trace;
-  if (t->format != TF_MERMAID) return;
   Activation *a = p->act;
   LogEntry local, *e = entry_room(t, &local);
   *e = (LogEntry){ .kind = EV_CALL_REQUEST, .actor = act_self_id(a), .sender = a->sender_id, .a = a->input };
