@@ -228,9 +228,9 @@ bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc) {
     const Frame *t = &f->frames[f->nframes - 1];
     top = t->base + t->cl->p->nregs;
   }
-  if (!ensure_stack(f, top + (size_t)argc + 2)) return false;
-  f->stack[top] = fn;
-  for (int j = 0; j < argc; j++) f->stack[top + 1 + (size_t)j] = args[j];
+  if (UNLIKELY(top + (size_t)argc + 2 > f->stack_cap) && !ensure_stack(f, top + (size_t)argc + 2)) return false;
+  v_copy(&f->stack[top], &fn);
+  for (int j = 0; j < argc; j++) v_copy(&f->stack[top + 1 + (size_t)j], &args[j]);
   size_t floor = f->nframes;
   /* A behavior is a closure: its frame is pushed here, not through the
    * general call path. */
