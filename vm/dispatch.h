@@ -246,8 +246,10 @@ static VMStatus RUN_NAME(Fiber *f) {
       vmcase(TAILCALL) {
         SAVE();
         size_t base = (size_t)(R - f->stack);
-        /* Slide callee and arguments down over the current frame. */
-        memmove(&f->stack[base - 1], &R[i.a], ((size_t)i.b + 1) * sizeof(Value));
+        /* Slide callee and arguments down over the current frame: a few
+         * values, copied forward (the destination is below the source), in
+         * line rather than by a call of memmove. */
+        for (uint32_t j = 0; j <= i.b; j++) v_copy(&f->stack[base - 1 + j], &R[i.a + j]);
         Value fn = f->stack[base - 1];
         f->nframes--;
         if (LIKELY(fn.tag == T_CLOSURE)) {
