@@ -9,6 +9,7 @@
  * (runtime/tracewriter.c), which calls trace_write; the views' state in
  * Trace (and the memo below) is then that thread's.
  * docs/trace.md documents the text and JSON forms. */
+#include <errno.h>
 #include <gc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,8 @@ struct TraceView {
   FILE *out;
   TraceFormat format;
   bool live;
-  bool write_failed;
+  int write_error;       /* errno of the first write that failed, or 0; the
+                           writer thread's errno is its own, so it is kept */
   int open_boxes;       /* mermaid: transaction boxes not yet closed */
   /* The text of the next timestamp, counted up in decimal as events are
    * printed (the clock of each event is the last one plus one). */
@@ -489,7 +491,8 @@ void trace_write(TraceView *vw, const LogEntry *e) {
       break;
     case TF__COUNT: break;
   }
-  if (vw->buf.n > (vw->live ? 0 : TRACE_FLUSH_AT) && !buf_flush(&vw->buf, vw->out)) vw->write_failed = true;
+  if (vw->buf.n > (vw->live ? 0 : TRACE_FLUSH_AT) && !buf_flush(&vw->buf, vw->out) && !vw->write_error)
+    vw->write_error = errno ? errno : EIO;
 }
 
 /* Where the interpreter puts an entry: the batch the writer thread takes
@@ -552,10 +555,12 @@ bool trace_stop(Runtime *rt) {
   t->writer = NULL;
   TraceView *vw = t->view;
   for (; vw->open_boxes > 0; vw->open_boxes--) buf_lit(&vw->buf, "    end\n");
-  bool ok = buf_flush(&vw->buf, t->out) && !vw->write_failed && fflush(t->out) == 0;
+  bool ok = buf_flush(&vw->buf, t->out) && !vw->write_error && fflush(t->out) == 0;
+  int err = vw->write_error ? vw->write_error : errno;
   view_free(vw);
   t->view = NULL;
   t->out = NULL;
+  errno = err;  /* for the caller's message */
   return ok;
 }
 
