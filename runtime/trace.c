@@ -108,6 +108,17 @@ typedef struct PrintMemo {
   char text[MEMO_ROOM];
 } PrintMemo;
 
+/* The ids of the objects and transactions a trace names recur on line
+ * after line (created, called, state updated, destroyed): their digits
+ * are kept, by id, in a direct-mapped table of the view. */
+#define ID_SLOTS 16
+#define ID_ROOM 24
+typedef struct IdText {
+  uint64_t id;
+  uint8_t len;          /* 0: empty */
+  char text[ID_ROOM];
+} IdText;
+
 struct TraceView {
   void *block;          /* the allocation the view was aligned in */
   FILE *out;
@@ -127,6 +138,7 @@ struct TraceView {
   Buf buf;              /* text not yet written */
   Buf scratch;          /* a value printed on its own (JSON strings, chart labels) */
   PrintMemo memo[MEMO_SLOTS];
+  IdText ids[ID_SLOTS];
 };
 
 /* A short proper list of integers, booleans and plain symbols (a message
@@ -159,8 +171,8 @@ static char *small_list_at(char *w, Value v) {
   return w;
 }
 
-static char *put_pair(PrintMemo *memo, Buf *b, char *w, Value v) {
-  PrintMemo *m = &memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
+static char *put_pair(TraceView *vw, Buf *b, char *w, Value v) {
+  PrintMemo *m = &vw->memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
   if (m->key == v.as.pair) {
     memcpy(w, m->text, MEMO_ROOM);
     return w + m->len;
@@ -180,12 +192,26 @@ static char *put_pair(PrintMemo *memo, Buf *b, char *w, Value v) {
   return w;
 }
 
-static char *put_non_integer(PrintMemo *memo, Buf *b, char *w, Value v) {
+static char *put_id(TraceView *vw, char *w, uint64_t id) {
+  _Static_assert(ID_ROOM >= BUF_NUMBER_ROOM && ID_ROOM <= SLOT_ROOM, "an id's digits, and a fixed-size copy within a slot's room");
+  IdText *c = &vw->ids[id % ID_SLOTS];
+  if (c->len && c->id == id) {
+    memcpy(w, c->text, ID_ROOM);
+    return w + c->len;
+  }
+  char *end = buf_u64_at(w, id);
+  c->id = id;
+  c->len = (uint8_t)(end - w);
+  memcpy(c->text, w, ID_ROOM);
+  return end;
+}
+
+static char *put_non_integer(TraceView *vw, Buf *b, char *w, Value v) {
   switch (v.tag) {
     case T_BOOL:
       memcpy(w, v.as.b ? "#t" : "#f", 2);
       return w + 2;
-    case T_PAIR: return put_pair(memo, b, w, v);
+    case T_PAIR: return put_pair(vw, b, w, v);
     default: return printed(b, w, v, false);
   }
 }
@@ -193,15 +219,15 @@ static char *put_non_integer(PrintMemo *memo, Buf *b, char *w, Value v) {
 /* Integers, booleans and small lists are most of the values a trace
  * prints: they skip the printer, or come from the memo.  Integers, the
  * most common, are tested for in line. */
-static inline char *put_value(PrintMemo *memo, Buf *b, char *w, Value v) {
+static inline char *put_value(TraceView *vw, Buf *b, char *w, Value v) {
   if (v.tag == T_INT) return buf_i64_at(w, v.as.i);
-  return put_non_integer(memo, b, w, v);
+  return put_non_integer(vw, b, w, v);
 }
 
-static char *text_slot(PrintMemo *memo, Buf *b, char *w, const LogEntry *e, char slot) {
+static char *text_slot(TraceView *vw, Buf *b, char *w, const LogEntry *e, char slot) {
   switch (slot) {
-    case 'i': return buf_u64_at(w, e->id);
-    case 'a': return put_value(memo, b, w, e->a);
+    case 'i': return put_id(vw, w, e->id);
+    case 'a': return put_value(vw, b, w, e->a);
     case 's': return put_name(b, w, e->a);
     case 't': return put_name(b, w, e->b);
     case 'm': return printed(b, w, e->a, true);
@@ -211,7 +237,7 @@ static char *text_slot(PrintMemo *memo, Buf *b, char *w, const LogEntry *e, char
         return w + 11;
       }
       memcpy(w, " -> ", 4);
-      return put_value(memo, b, w + 4, e->b);
+      return put_value(vw, b, w + 4, e->b);
     default:
       *w = slot;
       return w + 1;
@@ -249,18 +275,18 @@ static void cut_templates(void) {
 
 /* The event's Display string at the cursor, without timestamp or
  * controller. */
-static char *event_text_at(PrintMemo *memo, Buf *b, char *w, const LogEntry *e) {
+static char *event_text_at(TraceView *vw, Buf *b, char *w, const LogEntry *e) {
   const Piece *p = pieces[e->kind];
   for (uint8_t j = 0; j < npieces[e->kind]; j++) {
     memcpy(w, p[j].lit, PIECE_ROOM);
     w += p[j].len;
-    if (p[j].slot) w = text_slot(memo, b, w, e, p[j].slot);
+    if (p[j].slot) w = text_slot(vw, b, w, e, p[j].slot);
   }
   return w;
 }
 
-static void event_text(PrintMemo *memo, Buf *b, const LogEntry *e) {
-  line_give(b, event_text_at(memo, b, line_taken(b), e));
+static void event_text(TraceView *vw, Buf *b, const LogEntry *e) {
+  line_give(b, event_text_at(vw, b, line_taken(b), e));
 }
 
 /* The printed form of [v] as a JSON string (printed in the scratch
@@ -366,7 +392,7 @@ static void text_entry(TraceView *vw, const LogEntry *e) {
   *w++ = '[';
   w = timestamp_at(vw, w, e->ts);
   memcpy(w, "] ", 2);
-  w = event_text_at(vw->memo, b, w + 2, e);
+  w = event_text_at(vw, b, w + 2, e);
   line_give(b, w);
   const Buf *end = line_end(vw, e->controller);
   buf_put(b, end->p, end->n);
@@ -420,7 +446,7 @@ static void mermaid_value(TraceView *vw, Value v) {
 static void mermaid_note(TraceView *vw, const LogEntry *e) {
   Buf *b = &vw->buf;
   vw->scratch.n = 0;
-  event_text(vw->memo, &vw->scratch, e);
+  event_text(vw, &vw->scratch, e);
   buf_lit(b, "    Note over ");
   participant(b, e->kind == EV_OBJECT_CREATED || e->kind == EV_OBJECT_DESTROYED ? e->id : e->actor);
   buf_lit(b, ": ");
