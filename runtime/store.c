@@ -22,8 +22,13 @@ Object *store_get(const Store *s, uint64_t id) {
   }
 }
 
+/* Rehashes into a table sized for the objects there are (at most a
+ * quarter full), leaving the tombstones behind: a store through which
+ * objects pass by the million stays the size of what it holds at once.
+ * (It used to double at every refill, tombstones and all, and the
+ * collector scanned the whole table at every collection.) */
 static void grow(Store *s) {
-  size_t cap = s->cap ? s->cap * 2 : 64;
+  size_t cap = 64;
   while (s->count * 4 >= cap) cap *= 2;
   Object **old = s->slots;
   size_t oldcap = s->cap;

@@ -51,9 +51,16 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
  * a tenth more memory.  GC_FREE_SPACE_DIVISOR in the environment still
  * overrides it. */
 #define AVM_GC_FREE_SPACE_DIVISOR 1
+/* A collection has a fixed cost (stopping the world, the roots) besides
+ * marking what lives: a program whose live data is small and that makes
+ * garbage fast (objects created and destroyed by the thousand) would
+ * otherwise collect every few hundred KiB.  At least this much is
+ * allocated between two collections. */
+#define AVM_GC_MIN_BYTES_ALLOCD ((size_t)1 << 20)
 
 void heap_init(void) {
   populate_heap = true;
   GC_INIT();
   if (!getenv("GC_FREE_SPACE_DIVISOR")) GC_set_free_space_divisor(AVM_GC_FREE_SPACE_DIVISOR);
+  GC_set_min_bytes_allocd(AVM_GC_MIN_BYTES_ALLOCD);
 }

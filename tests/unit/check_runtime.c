@@ -138,6 +138,7 @@ START_TEST(test_store_100k) {
   }
   ck_assert_uint_eq(s.count, 2 * NOBJ);
   ck_assert_uint_lt(s.used, s.cap);
+  ck_assert_uint_le(s.cap, 8 * 2 * NOBJ);
 
   /* store_sorted lists live objects in id order. */
   for (uint64_t id = NOBJ + 1; id <= 2 * NOBJ; id++) store_remove(&s, id);
@@ -145,6 +146,24 @@ START_TEST(test_store_100k) {
   size_t n = store_sorted(&s, &sorted);
   ck_assert_uint_eq(n, NOBJ);
   for (size_t j = 0; j < n; j++) ck_assert_uint_eq(sorted[j]->id, j + 1);
+}
+END_TEST
+
+/* Objects that come and go, two at a time, by the hundred thousand (a
+ * program that creates and destroys as it runs): the table stays the
+ * size of what it holds, and finds what it holds. */
+START_TEST(test_store_churn) {
+  Store s = { 0 };
+  for (uint64_t id = 1; id <= NOBJ; id += 2) {
+    store_put(&s, new_object(id, "cell"));
+    store_put(&s, new_object(id + 1, "cell"));
+    ck_assert_uint_eq(store_get(&s, id)->id, id);
+    store_remove(&s, id);
+    store_remove(&s, id + 1);
+    ck_assert_ptr_null(store_get(&s, id + 1));
+  }
+  ck_assert_uint_eq(s.count, 0);
+  ck_assert_uint_eq(s.cap, 64);
 }
 END_TEST
 
@@ -869,6 +888,7 @@ static Suite *runtime_suite(void) {
   TCase *tc = tcase_create("store");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_store_100k);
+  tcase_add_test(tc, test_store_churn);
   suite_add_tcase(s, tc);
   tc = tcase_create("journal");
   tcase_add_test(tc, test_journal_store_changes);
