@@ -155,7 +155,36 @@ const Pair *v_proc_free[V_PROC_FREE_SLOTS];
 
 static inline bool known_proc_free(Value v) { return v.tag == T_PAIR && *v_proc_free_slot(v.as.pair) == v.as.pair; }
 
+/* The shapes of nearly every message and state, a list of atoms or of
+ * lists of atoms, in one pass without a work list: 1 if a procedure is
+ * there, 0 if none, -1 if [v] holds deeper structure (or justs). */
+static int shallow_procs(Value v) {
+  /* Along the spine, a tail already known (a state grown by consing onto
+   * a checked one) ends the pass. */
+  for (; v.tag == T_PAIR; v = v.as.pair->cdr) {
+    if (known_proc_free(v)) return 0;
+    Value x = v.as.pair->car;
+    if (x.tag == T_PAIR) {
+      if (known_proc_free(x)) continue;
+      for (; x.tag == T_PAIR; x = x.as.pair->cdr) {
+        Value y = x.as.pair->car;
+        if (y.tag == T_PAIR || v_is_just(y)) return -1;
+        if (v_is_proc(y)) return 1;
+      }
+    }
+    if (v_is_just(x)) return -1;
+    if (v_is_proc(x)) return 1;
+  }
+  if (v_is_just(v)) return -1;
+  return v_is_proc(v);
+}
+
 bool v_contains_proc_walk(Value v) {
+  int shallow = shallow_procs(v);
+  if (shallow >= 0) {
+    if (!shallow && v.tag == T_PAIR) *v_proc_free_slot(v.as.pair) = v.as.pair;
+    return shallow;
+  }
   Value root = v;
   /* Messages are checked on every call: the work list starts on the C
    * stack. */
