@@ -128,8 +128,8 @@ static void GC_CALLBACK push_pending(void) {
       Batch *h = w->batch[b % BATCHES];
       GC_push_all(h->e, h->e + h->n);
     }
-    Batch *cur = w->batch[filled % BATCHES];
-    GC_push_all(cur->e, w->trace->slot);
+    /* The batch being filled, as far as it is (fill_from set its bounds). */
+    GC_push_all(w->trace->slot_end - BATCH_ENTRIES, w->trace->slot);
   }
 }
 
