@@ -296,7 +296,9 @@ void rt_pure_define(Runtime *rt, Symbol *name, Value proc);
 Program *rt_program(Runtime *rt, uint64_t id);
 
 bool rt_error(Program *p, AvmErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Prints event [k] at clock [ts] in the trace's view. */
+/* Event [k] at clock [ts] for the trace: printed at once when the trace is
+ * live, else put in the writer thread's batch (what rt_log does inline,
+ * except for the chart and a full batch). */
 void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b);
 /* Starts printing the trace of what runs next on [out] in [format]: each
  * event at once when [live], else in batches by a thread of its own. */
