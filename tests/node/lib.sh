@@ -13,15 +13,23 @@ NODECLIENT=${NODECLIENT:-./tests/node/nodeclient}
 [ -x "$NODECLIENT" ] || NODECLIENT=$here/nodeclient
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/avm-node-test.XXXXXX") || exit 99
 pids=""
+fail=0
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
+  # A failed test shows what its nodes said, for a failure seen once.
+  if [ "$fail" != 0 ]; then
+    for f in "$tmp"/*.err; do
+      [ -s "$f" ] || continue
+      echo "  -- $(basename "$f" .err), last lines of its stderr:"
+      tail -n 15 "$f" | sed 's/^/  | /'
+    done
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 99' HUP INT PIPE TERM
 
-fail=0
 check() {  # check NAME EXPECTED ACTUAL
   if [ "$2" = "$3" ]; then echo "PASS: $1"; else
     echo "FAIL: $1"; echo "  expected: $2"; echo "  actual:   $3"; fail=1; fi
