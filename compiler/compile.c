@@ -485,15 +485,22 @@ static int args_to_regs(FuncState *fs, Core **args, int n, Loc loc) {
  * from its result register [r] on when nothing lives above it and it is
  * not a variable: the instruction reads its arguments before it writes the
  * result, so the two may share registers, and the frame stays smaller. */
-static int args_from_result(FuncState *fs, int r, Core **args, int n, Loc loc) {
-  if (n == 0) return 0;
+/* The register of the first of [n] arguments that are locals in
+ * consecutive registers, in order; -1 if they are not. */
+static int locals_in_order(FuncState *fs, Core **args, int n) {
   int first = -1;
   for (int j = 0; j < n; j++) {
     int reg = args[j]->kind == CK_REF && !args[j]->u.ref.builtin ? local_reg(fs, args[j]->u.ref.name) : -1;
-    if (reg < 0 || (j > 0 && reg != first + j)) break;
+    if (reg < 0 || (j > 0 && reg != first + j)) return -1;
     if (j == 0) first = reg;
-    if (j == n - 1) return first;
   }
+  return first;
+}
+
+static int args_from_result(FuncState *fs, int r, Core **args, int n, Loc loc) {
+  if (n == 0) return 0;
+  int in_place = locals_in_order(fs, args, n);
+  if (in_place >= 0) return in_place;
   if (r == fs->freereg - 1 && !is_var_reg(fs, r)) fs->freereg = r;
   return args_to_regs(fs, args, n, loc);
 }
@@ -817,11 +824,16 @@ static bool ignores(const Matcher *m, const Pattern *p) {
   return p->kind == PAT_ANY || (p->kind == PAT_VAR && var_reg(m, p->u.var) < 0);
 }
 
-/* [op] (JPAIR, JNULL or JEQ with RK[b] as [x] says), then a jump to the
- * else branch taken when the test fails. */
-static void fail_unless(FuncState *fs, Matcher *m, int op, int r, int b, int x, Loc loc) {
-  emit(fs, with_x(iABC(op, r, b, 0), x), loc);
+/* Test [in] (an instruction that skips the next one, a JMP, when it
+ * passes), then that jump to the else branch, taken when it fails. */
+static void fail_unless_in(FuncState *fs, Matcher *m, Instr in, Loc loc) {
+  emit(fs, in, loc);
   jumps_add(m->fail, emit_jump(fs, loc));
+}
+
+/* [op] (JPAIR, JNULL or JEQ with RK[b] as [x] says). */
+static void fail_unless(FuncState *fs, Matcher *m, int op, int r, int b, int x, Loc loc) {
+  fail_unless_in(fs, m, with_x(iABC(op, r, b, 0), x), loc);
 }
 
 /* Jumps to the else branch unless ([prim] R[r]) is true, computed into
@@ -892,11 +904,11 @@ static void match_list(FuncState *fs, Matcher *m, const Pattern *p, int r, bool 
        * both, the item straight into its variable or into a temporary of
        * its own to be tested. */
       int next = owned ? r : alloc_reg(fs, p->loc);
+      int keep = fs->freereg;  /* the cursor stays; the item's temporary goes */
       int car = item->kind == PAT_VAR ? var_reg(m, item->u.var) : alloc_reg(fs, item->loc);
-      emit(fs, iABC(OP_JUNCONS, car, next, r), p->loc);
-      jumps_add(m->fail, emit_jump(fs, p->loc));
+      fail_unless_in(fs, m, iABC(OP_JUNCONS, car, next, r), p->loc);
       if (item->kind != PAT_VAR) match_value(fs, m, item, car, true);
-      fs->freereg = next + 1 > save ? next + 1 : save;
+      fs->freereg = keep;
       r = next;
       owned = true;
       continue;

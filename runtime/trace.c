@@ -6,8 +6,8 @@
  *   mermaid  the run as a Mermaid sequenceDiagram (calls as arrows,
  *            transactions as boxes).
  * A trace that is not live is written by a thread of its own
- * (runtime/tracewriter.c), which calls trace_write; the views' state in
- * Trace (and the memo below) is then that thread's.
+ * (runtime/tracewriter.c), which calls trace_write; the view's state
+ * (TraceView) is then that thread's.
  * docs/trace.md documents the text and JSON forms. */
 #include <errno.h>
 #include <gc.h>
@@ -64,6 +64,7 @@ bool trace_format_parse(const char *name, TraceFormat *out) {
 #define SHORT_NAME 48
 #define MEMO_ROOM 48
 #define SLOT_ROOM 64   /* the most a slot writes at the cursor: " -> " and a value, or a name */
+_Static_assert(MEMO_ROOM <= SLOT_ROOM, "kept text is copied at the cursor as a fixed-size block");
 #define LIST_ROOM (SLOT_ROOM - 4)
 #define LINE_ROOM (32 + MAX_PIECES * (PIECE_ROOM + SLOT_ROOM))
 
@@ -96,31 +97,42 @@ static char *put_name(Buf *b, char *w, Value v) {
   return line_taken(b);
 }
 
-/* Messages recur: a program sends the same constant message again and
- * again.  Pairs are immutable, so the text of a small one is kept, keyed
- * by its address, in a direct-mapped table of the view.  The view is an
- * uncollectable block, a root of the collector: a pair whose text is kept
- * is not freed, so its address is not reused for another meanwhile. */
+/* Text that recurs, kept by key in direct-mapped tables of the view:
+ *   messages   a program sends the same constant message again and again.
+ *              Pairs are immutable, so the text of a small one is kept,
+ *              keyed by its address.  The view is an uncollectable block, a
+ *              root of the collector: a pair whose text is kept is not
+ *              freed, so its address is not reused meanwhile;
+ *   ids        the objects and transactions a trace names recur on line
+ *              after line (created, called, state updated, destroyed). */
 #define MEMO_SLOTS 64
-typedef struct PrintMemo {
-  const Pair *key;
-  uint8_t len;
-  char text[MEMO_ROOM];
-} PrintMemo;
-
-/* The ids of the objects and transactions a trace names recur on line
- * after line (created, called, state updated, destroyed): their digits
- * are kept, by id, in a direct-mapped table of the view. */
 #define ID_SLOTS 16
-#define ID_ROOM 24
-typedef struct IdText {
-  uint64_t id;
+typedef struct TextMemo {
+  uintptr_t key;
   uint8_t len;          /* 0: empty */
-  char text[ID_ROOM];
-} IdText;
+  char text[MEMO_ROOM];
+} TextMemo;
+
+/* The kept text of [key] at the cursor, or NULL if there is none. */
+static inline char *memo_at(const TextMemo *m, uintptr_t key, char *w) {
+  if (m->len == 0 || m->key != key) return NULL;
+  memcpy(w, m->text, MEMO_ROOM);
+  return w + m->len;
+}
+
+/* Keeps the text [start, end) for [key], if it fits. */
+static inline void memo_keep(TextMemo *m, uintptr_t key, const char *start, const char *end) {
+  size_t len = (size_t)(end - start);
+  if (len == 0 || len > MEMO_ROOM) return;
+  m->key = key;
+  m->len = (uint8_t)len;
+  memcpy(m->text, start, len);
+}
 
 struct TraceView {
   void *block;          /* the allocation the view was aligned in */
+  /* Copies of the Trace's: the writer thread reads them here, off the
+   * line where the interpreter counts the clock. */
   FILE *out;
   TraceFormat format;
   bool live;
@@ -137,8 +149,8 @@ struct TraceView {
   Buf suffix;
   Buf buf;              /* text not yet written */
   Buf scratch;          /* a value printed on its own (JSON strings, chart labels) */
-  PrintMemo memo[MEMO_SLOTS];
-  IdText ids[ID_SLOTS];
+  TextMemo messages[MEMO_SLOTS];
+  TextMemo ids[ID_SLOTS];
 };
 
 /* A short proper list of integers, booleans and plain symbols (a message
@@ -172,37 +184,23 @@ static char *small_list_at(char *w, Value v) {
 }
 
 static char *put_pair(TraceView *vw, Buf *b, char *w, Value v) {
-  PrintMemo *m = &vw->memo[((uintptr_t)v.as.pair >> 5) % MEMO_SLOTS];
-  if (m->key == v.as.pair) {
-    memcpy(w, m->text, MEMO_ROOM);
-    return w + m->len;
-  }
+  uintptr_t key = (uintptr_t)v.as.pair;
+  TextMemo *m = &vw->messages[(key >> 5) % MEMO_SLOTS];
+  char *kept = memo_at(m, key, w);
+  if (kept) return kept;
   size_t at = (size_t)(w - b->p);
   char *end = small_list_at(w, v);
-  if (end) {
-    w = end;
-  } else {
-    w = printed(b, w, v, false);
-  }
-  size_t len = (size_t)(w - b->p) - at;
-  if (len > MEMO_ROOM) return w;
-  m->key = v.as.pair;
-  m->len = (uint8_t)len;
-  memcpy(m->text, b->p + at, len);
+  w = end ? end : printed(b, w, v, false);  /* printed may move the buffer */
+  memo_keep(m, key, b->p + at, w);
   return w;
 }
 
 static char *put_id(TraceView *vw, char *w, uint64_t id) {
-  _Static_assert(ID_ROOM >= BUF_NUMBER_ROOM && ID_ROOM <= SLOT_ROOM, "an id's digits, and a fixed-size copy within a slot's room");
-  IdText *c = &vw->ids[id % ID_SLOTS];
-  if (c->len && c->id == id) {
-    memcpy(w, c->text, ID_ROOM);
-    return w + c->len;
-  }
+  TextMemo *m = &vw->ids[id % ID_SLOTS];
+  char *kept = memo_at(m, id, w);
+  if (kept) return kept;
   char *end = buf_u64_at(w, id);
-  c->id = id;
-  c->len = (uint8_t)(end - w);
-  memcpy(c->text, w, ID_ROOM);
+  memo_keep(m, id, w, end);
   return end;
 }
 

@@ -179,15 +179,8 @@ static int shallow_procs(Value v) {
   return v_is_proc(v);
 }
 
-bool v_contains_proc_walk(Value v) {
-  int shallow = shallow_procs(v);
-  if (shallow >= 0) {
-    if (!shallow && v.tag == T_PAIR) *v_proc_free_slot(v.as.pair) = v.as.pair;
-    return shallow;
-  }
-  Value root = v;
-  /* Messages are checked on every call: the work list starts on the C
-   * stack. */
+/* Any structure, with a work list (on the C stack while it is small). */
+static bool deep_procs(Value v) {
   Value local[32], *work = local;
   size_t cap = 32, n = 0;
   bool found = false;
@@ -219,6 +212,12 @@ bool v_contains_proc_walk(Value v) {
   }
 done:
   if (work != local) free(work);
-  if (!found && root.tag == T_PAIR) *v_proc_free_slot(root.as.pair) = root.as.pair;
+  return found;
+}
+
+bool v_contains_proc_walk(Value v) {
+  int shallow = shallow_procs(v);
+  bool found = shallow >= 0 ? shallow : deep_procs(v);
+  if (!found && v.tag == T_PAIR) *v_proc_free_slot(v.as.pair) = v.as.pair;
   return found;
 }
