@@ -56,6 +56,10 @@ watchdog() {
 # port is then in the variable port_NAME, its process id in pid_NAME.
 start() {
   name=$1; shift
+  # Emptied here, not only by the redirections below: those happen in the
+  # child after the fork, and a name used before (run_node alpha, then
+  # start alpha) would otherwise show the old node's port to the loop.
+  : >"$tmp/$name.out"; : >"$tmp/$name.err"
   "$AVM" node --name "$name" --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pid=$!
   pids="$pids $pid"
