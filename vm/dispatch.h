@@ -1,6 +1,31 @@
 /* vm/dispatch.h — the body of the dispatch loop, included by vm/interp.c
  * twice (RUN_NAME, METERED): once plain, once charging gas per
  * instruction.  Not a header to include anywhere else. */
+#ifndef INSTR_WORD_DEFINED
+#define INSTR_WORD_DEFINED
+/* The loop holds the instruction as one 64-bit word and takes out only
+ * the fields an opcode uses, with shifts; a struct copy is split into all
+ * its fields at every dispatch, four loads where most opcodes need two. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+typedef uint64_t InstrWord;
+static inline InstrWord FETCH(const Instr *pc) { InstrWord w; memcpy(&w, pc, sizeof w); return w; }
+#define IOP(w) ((uint8_t)(w))
+#define IX(w) ((uint8_t)((w) >> 8))
+#define IA(w) ((uint16_t)((w) >> 16))
+#define IB(w) ((uint16_t)((w) >> 32))
+#define IC(w) ((uint16_t)((w) >> 48))
+#define IBX(w) ((int32_t)((w) >> 32))
+#else
+typedef Instr InstrWord;
+#define FETCH(pc) (*(pc))
+#define IOP(w) ((w).op)
+#define IX(w) ((w).x)
+#define IA(w) ((w).a)
+#define IB(w) ((w).b)
+#define IC(w) ((w).c)
+#define IBX(w) ((w).bx)
+#endif
+#endif
 /* GCC merges the dispatch jumps of a computed-goto loop into one indirect
  * jump unless GCSE and cross-jumping are off; one jump per opcode is what
  * makes computed goto pay (each gets its own branch prediction). */
@@ -16,7 +41,7 @@ static VMStatus RUN_NAME(Fiber *f) {
   };
 #define vmdispatch(o) goto *labels[o];
 #define vmcase(l) L_##l:
-#define vmbreak do { i = *pc++; METER(); goto *labels[i.op]; } while (0)
+#define vmbreak do { i = FETCH(pc++); METER(); goto *labels[IOP(i)]; } while (0)
 #else
 #define vmdispatch(o) switch (o)
 #define vmcase(l) case OP_##l:
@@ -26,7 +51,7 @@ static VMStatus RUN_NAME(Fiber *f) {
 /* Charges the instruction about to run; out of budget, the fiber stops
  * before it (a Tau step) and runs it when resumed.  It also counts the
  * instructions run (,time in the REPL): the plain loop counts nothing. */
-#define METER() do { if (UNLIKELY((f->budget -= op_gas[i.op]) < 0)) { \
+#define METER() do { if (UNLIKELY((f->budget -= op_gas[IOP(i)]) < 0)) { \
     pc--; SAVE(); f->status = VM_TAU; return VM_TAU; } f->executed++; } while (0)
 #else
 #define METER() ((void)0)
@@ -62,66 +87,66 @@ static VMStatus RUN_NAME(Fiber *f) {
   Closure *cl;
   Value *k, *R;
   const Instr *pc;
-  Instr i;
+  InstrWord i;
   RELOAD();
   for (;;) {
-    i = *pc++;
+    i = FETCH(pc++);
     METER();
-    vmdispatch(i.op) {
-      vmcase(MOVE) v_copy(&R[i.a], &R[i.b]); vmbreak;
-      vmcase(LOADK) v_copy(&R[i.a], &k[i.bx]); vmbreak;
-      vmcase(LOADI) R[i.a] = v_int(i.bx); vmbreak;
-      vmcase(LOADNIL) R[i.a] = v_nil(); vmbreak;
-      vmcase(LOADTRUE) R[i.a] = v_bool(true); vmbreak;
-      vmcase(LOADFALSE) R[i.a] = v_bool(false); vmbreak;
-      vmcase(LOADUNSPEC) R[i.a] = v_unspec(); vmbreak;
-      vmcase(LOADNOTHING) R[i.a] = v_nothing(); vmbreak;
-      vmcase(GETUPV) v_copy(&R[i.a], &cl->up[i.b]); vmbreak;
+    vmdispatch(IOP(i)) {
+      vmcase(MOVE) v_copy(&R[IA(i)], &R[IB(i)]); vmbreak;
+      vmcase(LOADK) v_copy(&R[IA(i)], &k[IBX(i)]); vmbreak;
+      vmcase(LOADI) R[IA(i)] = v_int(IBX(i)); vmbreak;
+      vmcase(LOADNIL) R[IA(i)] = v_nil(); vmbreak;
+      vmcase(LOADTRUE) R[IA(i)] = v_bool(true); vmbreak;
+      vmcase(LOADFALSE) R[IA(i)] = v_bool(false); vmbreak;
+      vmcase(LOADUNSPEC) R[IA(i)] = v_unspec(); vmbreak;
+      vmcase(LOADNOTHING) R[IA(i)] = v_nothing(); vmbreak;
+      vmcase(GETUPV) v_copy(&R[IA(i)], &cl->up[IB(i)]); vmbreak;
       vmcase(GETGLOBAL) {
-        Value v = G[i.bx];
+        Value v = G[IBX(i)];
         if (UNLIKELY(v.tag == T_UNDEF)) {
           SAVE();
-          vm_raise(f, v_nil(), "variable %s used before its definition", f->vm->globals.names[i.bx]->name);
+          vm_raise(f, v_nil(), "variable %s used before its definition", f->vm->globals.names[IBX(i)]->name);
           goto raise;
         }
-        R[i.a] = v;
+        R[IA(i)] = v;
         vmbreak;
       }
-      vmcase(DEFGLOBAL) G[i.bx] = R[i.a]; vmbreak;
+      vmcase(DEFGLOBAL) G[IBX(i)] = R[IA(i)]; vmbreak;
       vmcase(CLOSURE) {
-        Proto *p = cl->p->protos[i.bx];
+        Proto *p = cl->p->protos[IBX(i)];
         Closure *ncl = closure_new(p, p->nup);
         for (uint32_t u = 0; u < p->nup; u++)
           ncl->up[u] = p->up[u].from_reg ? R[p->up[u].index] : cl->up[p->up[u].index];
-        R[i.a] = v_tagged(T_CLOSURE, ncl);
+        R[IA(i)] = v_tagged(T_CLOSURE, ncl);
         vmbreak;
       }
       vmcase(SETUPV) {
-        Value c = R[i.a];
+        Value c = R[IA(i)];
         /* Only a closure of one of this function's own lambdas may be
          * patched (letrec): values stay immutable for everyone else. */
-        if (UNLIKELY(c.tag != T_CLOSURE || i.b >= c.as.clo->nup || !proto_is_child(cl->p, c.as.clo->p))) {
+        if (UNLIKELY(c.tag != T_CLOSURE || IB(i) >= c.as.clo->nup || !proto_is_child(cl->p, c.as.clo->p))) {
           SAVE();
           vm_raise(f, v_nil(), "corrupt bytecode: SETUPV on a non-closure");
           goto raise;
         }
-        c.as.clo->up[i.b] = R[i.c];
+        c.as.clo->up[IB(i)] = R[IC(i)];
         vmbreak;
       }
       vmcase(JMP) {
-        pc += i.bx;
+        pc += IBX(i);
         vmbreak;
       }
-      vmcase(JMPF) if (!v_truthy(R[i.a])) pc += i.bx; vmbreak;
-      vmcase(JMPT) if (v_truthy(R[i.a])) pc += i.bx; vmbreak;
+      vmcase(JMPF) if (!v_truthy(R[IA(i)])) pc += IBX(i); vmbreak;
+      vmcase(JMPT) if (v_truthy(R[IA(i)])) pc += IBX(i); vmbreak;
 
 #define ARITH(OPN, BUILTIN)                                                 \
       vmcase(OPN) {                                                         \
-        Value b = R[i.b], c = R[i.c];                                       \
+        Value b = R[IB(i)], c = R[IC(i)];                                       \
         int64_t r;                                                          \
         if (LIKELY(b.tag == T_INT && c.tag == T_INT)) {                     \
           if (UNLIKELY(BUILTIN(b.as.i, c.as.i, &r))) goto overflow;         \
-          R[i.a] = v_int(r);                                                \
+          R[IA(i)] = v_int(r);                                                \
           vmbreak;                                                          \
         }                                                                   \
         goto arith_type;                                                    \
@@ -130,20 +155,20 @@ static VMStatus RUN_NAME(Fiber *f) {
       ARITH(SUB, __builtin_sub_overflow)
       ARITH(MUL, __builtin_mul_overflow)
       vmcase(ADDI) {
-        Value b = R[i.b];
+        Value b = R[IB(i)];
         int64_t r;
         if (LIKELY(b.tag == T_INT)) {
-          if (UNLIKELY(__builtin_add_overflow(b.as.i, (int64_t)(int16_t)i.c, &r))) goto overflow;
-          R[i.a] = v_int(r);
+          if (UNLIKELY(__builtin_add_overflow(b.as.i, (int64_t)(int16_t)IC(i), &r))) goto overflow;
+          R[IA(i)] = v_int(r);
           vmbreak;
         }
         goto arith_type;
       }
 #define COMPARE(OPN, REL)                                                   \
       vmcase(OPN) {                                                         \
-        Value b = R[i.b], c = R[i.c];                                       \
+        Value b = R[IB(i)], c = R[IC(i)];                                       \
         if (LIKELY(b.tag == T_INT && c.tag == T_INT)) {                     \
-          R[i.a] = v_bool(b.as.i REL c.as.i);                               \
+          R[IA(i)] = v_bool(b.as.i REL c.as.i);                               \
           vmbreak;                                                          \
         }                                                                   \
         goto arith_type;                                                    \
@@ -151,14 +176,14 @@ static VMStatus RUN_NAME(Fiber *f) {
       COMPARE(LT, <)
       COMPARE(LE, <=)
       COMPARE(NUMEQ, ==)
-      vmcase(EQ) R[i.a] = v_bool(v_eq(R[i.b], R[i.c])); vmbreak;
+      vmcase(EQ) R[IA(i)] = v_bool(v_eq(R[IB(i)], R[IC(i)])); vmbreak;
 
 /* Compare and take the following JMP when the result equals X bit 0. */
 #define CJUMP(OPN, REL)                                                     \
       vmcase(OPN) {                                                         \
-        Value a = R[i.a], b = (i.x & 2) ? k[i.b] : R[i.b];                  \
+        Value a = R[IA(i)], b = (IX(i) & 2) ? k[IB(i)] : R[IB(i)];                  \
         if (LIKELY(a.tag == T_INT && b.tag == T_INT)) {                     \
-          if ((a.as.i REL b.as.i) == (i.x & 1)) pc += pc->bx + 1;           \
+          if ((a.as.i REL b.as.i) == (IX(i) & 1)) pc += pc->bx + 1;           \
           else pc++;                                                        \
           vmbreak;                                                          \
         }                                                                   \
@@ -170,56 +195,56 @@ static VMStatus RUN_NAME(Fiber *f) {
       CJUMP(JGE, >=)
       CJUMP(JNUMEQ, ==)
       vmcase(JEQ) {
-        Value b = (i.x & 2) ? k[i.b] : R[i.b];
-        if (v_eq(R[i.a], b) == (i.x & 1)) pc += pc->bx + 1;
+        Value b = (IX(i) & 2) ? k[IB(i)] : R[IB(i)];
+        if (v_eq(R[IA(i)], b) == (IX(i) & 1)) pc += pc->bx + 1;
         else pc++;
         vmbreak;
       }
       vmcase(JNULL) {
-        if ((R[i.a].tag == T_NIL) == (i.x & 1)) pc += pc->bx + 1;
+        if ((R[IA(i)].tag == T_NIL) == (IX(i) & 1)) pc += pc->bx + 1;
         else pc++;
         vmbreak;
       }
       vmcase(JPAIR) {
-        if ((R[i.a].tag == T_PAIR) == (i.x & 1)) pc += pc->bx + 1;
+        if ((R[IA(i)].tag == T_PAIR) == (IX(i) & 1)) pc += pc->bx + 1;
         else pc++;
         vmbreak;
       }
       vmcase(JUNCONS) {  /* a list pattern's item and the rest: JPAIR, CAR, CDR in one */
-        if (R[i.c].tag == T_PAIR) {
-          const Pair *pp = R[i.c].as.pair;
-          v_copy(&R[i.a], &pp->car);
-          v_copy(&R[i.b], &pp->cdr);
+        if (R[IC(i)].tag == T_PAIR) {
+          const Pair *pp = R[IC(i)].as.pair;
+          v_copy(&R[IA(i)], &pp->car);
+          v_copy(&R[IB(i)], &pp->cdr);
           pc++;
         } else {
           pc += pc->bx + 1;
         }
         vmbreak;
       }
-      vmcase(NOT) R[i.a] = v_bool(!v_truthy(R[i.b])); vmbreak;
-      vmcase(NULLP) R[i.a] = v_bool(R[i.b].tag == T_NIL); vmbreak;
-      vmcase(PAIRP) R[i.a] = v_bool(R[i.b].tag == T_PAIR); vmbreak;
-      vmcase(CONS) R[i.a] = v_cons(R[i.b], R[i.c]); vmbreak;
+      vmcase(NOT) R[IA(i)] = v_bool(!v_truthy(R[IB(i)])); vmbreak;
+      vmcase(NULLP) R[IA(i)] = v_bool(R[IB(i)].tag == T_NIL); vmbreak;
+      vmcase(PAIRP) R[IA(i)] = v_bool(R[IB(i)].tag == T_PAIR); vmbreak;
+      vmcase(CONS) R[IA(i)] = v_cons(R[IB(i)], R[IC(i)]); vmbreak;
       vmcase(CAR) {
-        Value b = R[i.b];
+        Value b = R[IB(i)];
         if (UNLIKELY(b.tag != T_PAIR)) { SAVE(); vm_type_error(f, "car", "pair", b); goto raise; }
-        R[i.a] = b.as.pair->car;
+        R[IA(i)] = b.as.pair->car;
         vmbreak;
       }
       vmcase(CDR) {
-        Value b = R[i.b];
+        Value b = R[IB(i)];
         if (UNLIKELY(b.tag != T_PAIR)) { SAVE(); vm_type_error(f, "cdr", "pair", b); goto raise; }
-        R[i.a] = b.as.pair->cdr;
+        R[IA(i)] = b.as.pair->cdr;
         vmbreak;
       }
       vmcase(CALL) {
-        Value *fn = &R[i.a];
+        Value *fn = &R[IA(i)];
         /* The fast path: a closure of fixed arity, room on both stacks. */
         if (LIKELY(fn->tag == T_CLOSURE)) {
           Closure *ncl = fn->as.clo;
           Proto *p = ncl->p;
-          size_t nbase = (size_t)(R - f->stack) + i.a + 1;
-          if (LIKELY(p->nparams == i.b && !p->rest && nbase + p->nregs < f->stack_cap &&
+          size_t nbase = (size_t)(R - f->stack) + IA(i) + 1;
+          if (LIKELY(p->nparams == IB(i) && !p->rest && nbase + p->nregs < f->stack_cap &&
                      f->nframes < f->frame_limit)) {
             fr->pc = pc;
             fr++;
@@ -234,10 +259,10 @@ static VMStatus RUN_NAME(Fiber *f) {
           }
         }
         SAVE();
-        size_t fslot = (size_t)(R - f->stack) + i.a;
-        switch (call_value(f, fslot, i.b, false)) {
+        size_t fslot = (size_t)(R - f->stack) + IA(i);
+        switch (call_value(f, fslot, IB(i), false)) {
           case CALL_PUSHED: RELOAD(); vmbreak;
-          case CALL_DONE: R = f->stack + (fslot - i.a); vmbreak;
+          case CALL_DONE: R = f->stack + (fslot - IA(i)); vmbreak;
           case CALL_SUSPENDED: return VM_VIS;
           case CALL_FAILED: goto raise;
         }
@@ -249,16 +274,16 @@ static VMStatus RUN_NAME(Fiber *f) {
         /* Slide callee and arguments down over the current frame: a few
          * values, copied forward (the destination is below the source), in
          * line rather than by a call of memmove. */
-        for (uint32_t j = 0; j <= i.b; j++) v_copy(&f->stack[base - 1 + j], &R[i.a + j]);
+        for (uint32_t j = 0; j <= IB(i); j++) v_copy(&f->stack[base - 1 + j], &R[IA(i) + j]);
         Value fn = f->stack[base - 1];
         f->nframes--;
         if (LIKELY(fn.tag == T_CLOSURE)) {
-          if (UNLIKELY(!push_frame(f, fn.as.clo, base, i.b))) { f->nframes++; goto raise; }
+          if (UNLIKELY(!push_frame(f, fn.as.clo, base, IB(i)))) { f->nframes++; goto raise; }
           RELOAD();
           vmbreak;
         }
         f->nframes++;
-        switch (call_value(f, base - 1, i.b, true)) {
+        switch (call_value(f, base - 1, IB(i), true)) {
           case CALL_PUSHED:
             /* apply spread into a closure: it replaces the current frame. */
             f->frames[f->nframes - 2] = f->frames[f->nframes - 1];
@@ -277,13 +302,13 @@ static VMStatus RUN_NAME(Fiber *f) {
       vmcase(APPLY) vmcase(TAILAPPLY) {
         /* Rewrite as a call of the apply primitive, which spreads. */
         SAVE();
-        size_t fslot = (size_t)(R - f->stack) + i.a;
-        if (!ensure_stack(f, fslot + (size_t)i.b + 2)) goto raise;
-        R = f->stack + (fslot - i.a);
-        memmove(&f->stack[fslot + 1], &f->stack[fslot], ((size_t)i.b + 1) * sizeof(Value));
+        size_t fslot = (size_t)(R - f->stack) + IA(i);
+        if (!ensure_stack(f, fslot + (size_t)IB(i) + 2)) goto raise;
+        R = f->stack + (fslot - IA(i));
+        memmove(&f->stack[fslot + 1], &f->stack[fslot], ((size_t)IB(i) + 1) * sizeof(Value));
         f->stack[fslot] = v_prim(PR_apply);
-        bool tail = i.op == OP_TAILAPPLY;
-        CallOutcome out = call_value(f, fslot, i.b + 1, tail);
+        bool tail = IOP(i) == OP_TAILAPPLY;
+        CallOutcome out = call_value(f, fslot, IB(i) + 1, tail);
         if (out == CALL_PUSHED && tail) {
           /* The spread arguments sit above the current frame; move the new
            * frame's window down onto it. */
@@ -298,9 +323,9 @@ static VMStatus RUN_NAME(Fiber *f) {
         switch (out) {
           case CALL_PUSHED: RELOAD(); vmbreak;
           case CALL_DONE:
-            R = f->stack + (fslot - i.a);
+            R = f->stack + (fslot - IA(i));
             if (tail) {
-              if (pop_frame(f, R[i.a])) return VM_RET;
+              if (pop_frame(f, R[IA(i)])) return VM_RET;
               RELOAD();
             }
             vmbreak;
@@ -311,7 +336,7 @@ static VMStatus RUN_NAME(Fiber *f) {
       }
       vmcase(RET) {
         if (LIKELY(f->nframes - 1 > f->floor)) {
-          v_copy(&f->stack[fr->base - 1], &R[i.a]);
+          v_copy(&f->stack[fr->base - 1], &R[IA(i)]);
           f->nframes--;
           fr--;
           cl = fr->cl;
@@ -320,20 +345,20 @@ static VMStatus RUN_NAME(Fiber *f) {
           pc = fr->pc;
           vmbreak;
         }
-        pop_frame(f, R[i.a]);
+        pop_frame(f, R[IA(i)]);
         IN_LOOP(ret_in_loop);
         return VM_RET;
       }
       vmcase(PRIM) {
         Value out;
         SAVE();
-        if (UNLIKELY(!prim_fns[i.c](f, &R[i.b], i.x, &out))) goto raise;
-        R[i.a] = out;
+        if (UNLIKELY(!prim_fns[IC(i)](f, &R[IB(i)], IX(i), &out))) goto raise;
+        R[IA(i)] = out;
         vmbreak;
       }
       vmcase(AVM) {
         SAVE();
-        suspend(f, i.c, &R[i.b], i.x, (size_t)(R - f->stack) + i.a, false);
+        suspend(f, IC(i), &R[IB(i)], IX(i), (size_t)(R - f->stack) + IA(i), false);
         IN_LOOP(avm_in_loop);
         return VM_VIS;
       }
@@ -343,14 +368,14 @@ static VMStatus RUN_NAME(Fiber *f) {
 overflow:
   SAVE();
   /* ADDI also implements (- x k): X bit 0 says which it came from. */
-  vm_raise(f, v_nil(), "%s: integer overflow", i.op == OP_ADDI && (i.x & 1) ? "-" : arith_name(i.op));
+  vm_raise(f, v_nil(), "%s: integer overflow", IOP(i) == OP_ADDI && (IX(i) & 1) ? "-" : arith_name(IOP(i)));
   goto raise;
 arith_type: {
     SAVE();
-    Value b = R[i.op >= OP_JLT && i.op <= OP_JNUMEQ ? i.a : i.b];
-    Value c = (i.op >= OP_JLT && i.op <= OP_JNUMEQ) ? ((i.x & 2) ? k[i.b] : R[i.b])
-              : (i.op == OP_ADDI ? v_int(0) : R[i.c]);
-    vm_type_error(f, i.op == OP_ADDI && (i.x & 1) ? "-" : arith_name(i.op), "integer", b.tag != T_INT ? b : c);
+    Value b = R[IOP(i) >= OP_JLT && IOP(i) <= OP_JNUMEQ ? IA(i) : IB(i)];
+    Value c = (IOP(i) >= OP_JLT && IOP(i) <= OP_JNUMEQ) ? ((IX(i) & 2) ? k[IB(i)] : R[IB(i)])
+              : (IOP(i) == OP_ADDI ? v_int(0) : R[IC(i)]);
+    vm_type_error(f, IOP(i) == OP_ADDI && (IX(i) & 1) ? "-" : arith_name(IOP(i)), "integer", b.tag != T_INT ? b : c);
     goto raise;
   }
 raise:
