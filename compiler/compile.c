@@ -1234,8 +1234,26 @@ static void compile_loop_jump(FuncState *fs, Core *e, Loop *l) {
   fs->freereg = save;
 }
 
+/* An argument check whose value is unused, (%check-list "who" x) at the
+ * head of a prelude procedure: one CHECK on x's register, where a call
+ * would load the name, copy x beside it and call the primitive. */
+static bool compile_check(FuncState *fs, Core *e) {
+  if (e->kind != CK_CALL || e->u.call.nargs != 2) return false;
+  int p = call_prim(fs, e->u.call.fn);
+  Core *who = e->u.call.args[0];
+  if (p < 0 || p >= PRIM__COUNT || prim_info[p].fast_op != OP_CHECK || who->kind != CK_CONST || !who->u.konst.datum)
+    return false;
+  uint32_t name = add_const(fs, datum_value(who->u.konst.datum));
+  if (name > 0xFFFF) return false;
+  int save = fs->freereg;
+  emit(fs, iABC(OP_CHECK, expr_any(fs, e->u.call.args[1]), name, p), e->loc);
+  fs->freereg = save;
+  return true;
+}
+
 static void compile_seq(FuncState *fs, Core *e, int dst, const Ctx *ctx) {
   for (int j = 0; j < e->u.seq.n - 1; j++) {
+    if (compile_check(fs, e->u.seq.items[j])) continue;
     int save = fs->freereg;
     compile(fs, e->u.seq.items[j], alloc_reg(fs, e->loc), &NONTAIL);
     fs->freereg = save;

@@ -23,7 +23,7 @@
 #define AVMB_MAGIC "\x89" "AVM\r\n\x1a\n"
 #define AVMB_MAGIC_LEN 8
 #define AVMB_VERSION_MAJOR 2
-#define AVMB_VERSION_MINOR 1
+#define AVMB_VERSION_MINOR 2
 #define AVMB_HEADER_LEN 24
 #define AVMB_FLAG_UNSAFE 1u
 /* Bytes per instruction in FUNC: the instruction, then its line-table

@@ -221,6 +221,15 @@ static VMStatus RUN_NAME(Fiber *f) {
         }
         vmbreak;
       }
+      vmcase(CHECK) {  /* the primitive runs only to raise its error */
+        if (UNLIKELY(!prim_check_passes(IC(i), R[IA(i)]))) {
+          Value args[2] = { k[IB(i)], R[IA(i)] }, out;
+          SAVE();
+          prim_fns[IC(i)](f, args, 2, &out);
+          goto raise;
+        }
+        vmbreak;
+      }
       vmcase(NOT) R[IA(i)] = v_bool(!v_truthy(R[IB(i)])); vmbreak;
       vmcase(NULLP) R[IA(i)] = v_bool(R[IB(i)].tag == T_NIL); vmbreak;
       vmcase(PAIRP) R[IA(i)] = v_bool(R[IB(i)].tag == T_PAIR); vmbreak;

@@ -78,6 +78,9 @@ static bool ranges(V *v, uint32_t fn, uint32_t pc, const Proto *p) {
         return bad(v, fn, pc, "%s: wrong argument count %u for %s", name, in->x, pi->name);
       return true;
     }
+    case OP_CHECK:
+      if (prim_info[in->c].fast_op == OP_CHECK) return true;
+      return bad(v, fn, pc, "%s: %s is not an argument check", name, prim_info[in->c].name);
     case OP_AVM: {
       const InstrInfo *ii = &instr_info[in->c];
       if ((uint32_t)in->b + in->x > p->nregs) return bad(v, fn, pc, "%s: argument registers out of range", name);

@@ -256,6 +256,11 @@ bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got);
 /* {===== vm/prims.c =====} */
 typedef bool (*PrimFn)(Fiber *f, Value *args, int argc, Value *out);
 extern const PrimFn prim_fns[PRIM__COUNT];
+/* Whether [v] passes argument check [prim] (%check-list, %check-proc):
+ * the primitives and the CHECK opcode test with this one definition. */
+static inline bool prim_check_passes(int prim, Value v) {
+  return prim == PR_check_proc ? v_is_proc(v) : prim == PR_check_list && v_is_list(v);
+}
 void prims_install(VM *vm);
 /* Name of a procedure value, for messages. */
 const char *proc_name(Value v);

@@ -444,6 +444,24 @@ START_TEST(test_do_notation) {
 }
 END_TEST
 
+/* An argument check whose value is unused is one CHECK on the register
+ * the argument is in (a local's own, or a temporary); one whose value is
+ * the result stays a call of the primitive. */
+START_TEST(test_check_unused) {
+  const char *src = "(define (f g l) (%check-proc \"f\" g) (%check-list \"f\" (cdr l)) (%check-list \"f\" l))";
+  ck_assert_str_eq(listing(src, 1),
+                   "function 1 <f>: 2 params, 4 registers, 0 upvalues, 1 constant\n"
+                   "0 CHECK r0, k0, %check-proc ; \"f\"\n"
+                   "1 CDR r2, r1\n"
+                   "2 CHECK r2, k0, %check-list ; \"f\"\n"
+                   "3 LOADK r2, k0 ; \"f\"\n"
+                   "4 MOVE r3, r1\n"
+                   "5 PRIM r2, r2, %check-list (2 args)\n"
+                   "6 RET r2\n"
+                   "k0 = \"f\"\n");
+}
+END_TEST
+
 /* A flat list pattern walks the list once: the car of each pair is
  * tested (the quoted head, with one JEQ against a constant) or loaded
  * straight into its variable (n in r1, max in r2), and each cdr is taken
@@ -1418,6 +1436,7 @@ static Suite *compiler_suite(void) {
   tcase_add_test(golden, test_register_reuse);
   tcase_add_test(golden, test_register_reuse_prim);
   tcase_add_test(golden, test_do_notation);
+  tcase_add_test(golden, test_check_unused);
   tcase_add_test(golden, test_match_flat);
   tcase_add_test(golden, test_match_nested);
   tcase_add_test(golden, test_match_dotted_tail);

@@ -878,6 +878,22 @@ START_TEST(test_prim_operands) {
 }
 END_TEST
 
+/* CHECK names one of the argument checks, and a name constant. */
+START_TEST(test_check_operands) {
+  Instr code[] = { iabc(OP_CHECK, 0, 0, PR_car, 0), RET0 };
+  Module *m = mkmodule(code, 2, 1);
+  add_const(m->protos[0], v_int(5));
+  forged_rejected(m, "CHECK: car is not an argument check");
+  m->protos[0]->code[0].c = PR_check_list;
+  forged_accepted(m);
+  m->protos[0]->code[0].b = 1;
+  forged_rejected(m, "CHECK: constant 1 out of range");
+  m->protos[0]->code[0].b = 0;
+  m->protos[0]->code[0].a = 1;
+  forged_rejected(m, "CHECK: register A=1 out of range");
+}
+END_TEST
+
 START_TEST(test_avm_operands) {
   Instr code[] = { iabc(OP_AVM, 0, 0, IN_REFLECT, 1), RET0 };
   Module *m = mkmodule(code, 2, 1);
@@ -1041,6 +1057,7 @@ static Suite *loader_suite(void) {
   tcase_add_test(verify, test_backward_conditional_jump);
   tcase_add_test(verify, test_call_range);
   tcase_add_test(verify, test_prim_operands);
+  tcase_add_test(verify, test_check_operands);
   tcase_add_test(verify, test_avm_operands);
   tcase_add_test(verify, test_unsafe_constant);
   tcase_add_test(verify, test_function_end);
