@@ -441,18 +441,20 @@ static void mermaid_value(TraceView *vw, Value v) {
   mermaid_text(&vw->buf, vw->scratch.p, vw->scratch.n);
 }
 
-static void mermaid_note(TraceView *vw, const LogEntry *e) {
+/* The chart's participants: [actor] the object running when the event
+ * happened (ROOT_ID: a program), [sender] who called it. */
+static void mermaid_note(TraceView *vw, const LogEntry *e, uint64_t actor) {
   Buf *b = &vw->buf;
   vw->scratch.n = 0;
   event_text(vw, &vw->scratch, e);
   buf_lit(b, "    Note over ");
-  participant(b, e->kind == EV_OBJECT_CREATED || e->kind == EV_OBJECT_DESTROYED ? e->id : e->actor);
+  participant(b, e->kind == EV_OBJECT_CREATED || e->kind == EV_OBJECT_DESTROYED ? e->id : actor);
   buf_lit(b, ": ");
   mermaid_text(b, vw->scratch.p, vw->scratch.n);
   buf_putc(b, '\n');
 }
 
-static void mermaid_entry(TraceView *vw, const LogEntry *e) {
+static void mermaid_entry(TraceView *vw, const LogEntry *e, uint64_t actor, uint64_t sender) {
   Buf *b = &vw->buf;
   switch (e->kind) {
     case EV_OBJECT_CREATED:
@@ -463,13 +465,13 @@ static void mermaid_entry(TraceView *vw, const LogEntry *e) {
       buf_lit(b, " (");
       line_give(b, put_name(b, line_taken(b), e->a));
       buf_lit(b, ")\n");
-      mermaid_note(vw, e);
+      mermaid_note(vw, e, actor);
       break;
     case EV_OBJECT_CALLED:  /* the response; trace_call_begin drew the request */
       buf_lit(b, "    ");
       participant(b, e->id);
       buf_puts(b, e->has_b ? "-->>" : "--x");
-      participant(b, e->sender);
+      participant(b, sender);
       buf_lit(b, ": ");
       if (e->has_b) mermaid_value(vw, e->b);
       else buf_lit(b, "rejected");
@@ -478,45 +480,43 @@ static void mermaid_entry(TraceView *vw, const LogEntry *e) {
     case EV_TRANSACTION_STARTED:
       vw->open_boxes++;
       buf_lit(b, "    rect rgba(120, 160, 255, 0.15)\n");
-      mermaid_note(vw, e);
+      mermaid_note(vw, e, actor);
       break;
     case EV_TRANSACTION_COMMITTED:
     case EV_TRANSACTION_ABORTED:
-      mermaid_note(vw, e);
+      mermaid_note(vw, e, actor);
       if (vw->open_boxes > 0) {
         vw->open_boxes--;
         buf_lit(b, "    end\n");
       }
       break;
-    default: mermaid_note(vw, e); break;
+    default: mermaid_note(vw, e, actor); break;
   }
 }
 
 /* A call's request, drawn when the call begins: an arrow from the caller
  * ([sender]) to the callee ([actor]) labelled with the message. */
-static void mermaid_request(TraceView *vw, const LogEntry *e) {
+static void mermaid_request(TraceView *vw, uint64_t sender, uint64_t actor, Value message) {
   Buf *b = &vw->buf;
   buf_lit(b, "    ");
-  participant(b, e->sender);
+  participant(b, sender);
   buf_lit(b, "->>");
-  participant(b, e->actor);
+  participant(b, actor);
   buf_lit(b, ": ");
-  mermaid_value(vw, e->a);
+  mermaid_value(vw, message);
   buf_putc(b, '\n');
 }
 
-void trace_write(TraceView *vw, const LogEntry *e) {
-  switch (vw->format) {
-    case TF_TEXT: text_entry(vw, e); break;
-    case TF_JSON: json_entry(vw, e); break;
-    case TF_MERMAID:
-      if (e->kind == EV_CALL_REQUEST) mermaid_request(vw, e);
-      else mermaid_entry(vw, e);
-      break;
-    case TF__COUNT: break;
-  }
+/* Writes what the view holds: at once when live, else by the block. */
+static void write_due(TraceView *vw) {
   if (vw->buf.n > (vw->live ? 0 : TRACE_FLUSH_AT) && !buf_flush(&vw->buf, vw->out) && !vw->write_error)
     vw->write_error = errno ? errno : EIO;
+}
+
+void trace_write(TraceView *vw, const LogEntry *e) {
+  if (vw->format == TF_JSON) json_entry(vw, e);
+  else text_entry(vw, e);
+  write_due(vw);
 }
 
 /* Where the interpreter puts an entry: the batch the writer thread takes
@@ -532,11 +532,9 @@ static inline void entry_made(Trace *t, LogEntry *e) {
 }
 
 void trace_call_begin(Runtime *rt, Program *p) {
-  Trace *t = &rt->trace;
   Activation *a = p->act;
-  LogEntry local, *e = entry_room(t, &local);
-  *e = (LogEntry){ .kind = EV_CALL_REQUEST, .actor = act_self_id(a), .sender = a->sender_id, .a = a->input };
-  entry_made(t, e);
+  mermaid_request(rt->trace.view, a->sender_id, act_self_id(a), a->input);
+  write_due(rt->trace.view);
 }
 
 /* The view sits on cache lines of its own: when the writer thread prints,
@@ -569,7 +567,9 @@ void trace_start(Runtime *rt, FILE *out, TraceFormat format, bool live) {
   t->format = format;
   t->view = view_new(out, format, live);
   if (format == TF_MERMAID) buf_lit(&t->view->buf, "sequenceDiagram\n    participant program\n");
-  t->writer = live ? NULL : tracewriter_start(t);
+  /* The chart is drawn by the interpreter as events happen: it shows who
+   * acts, which the writer thread's entries do not carry. */
+  t->writer = live || format == TF_MERMAID ? NULL : tracewriter_start(t);
 }
 
 bool trace_stop(Runtime *rt) {
@@ -590,11 +590,14 @@ bool trace_stop(Runtime *rt) {
 
 void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
+  if (t->format == TF_MERMAID) {
+    LogEntry e;
+    log_entry_fill(&e, rt, p, ts, k, id, a, b, has_b);
+    mermaid_entry(t->view, &e, p ? act_self_id(p->act) : ROOT_ID, p ? p->act->sender_id : ROOT_ID);
+    write_due(t->view);
+    return;
+  }
   LogEntry local, *e = entry_room(t, &local);
   log_entry_fill(e, rt, p, ts, k, id, a, b, has_b);
-  if (t->format == TF_MERMAID) {  /* only the chart draws who acts */
-    e->actor = p ? act_self_id(p->act) : ROOT_ID;
-    e->sender = p ? p->act->sender_id : ROOT_ID;
-  }
   entry_made(t, e);
 }

@@ -37,13 +37,13 @@
 #include "runtime/runtime.h"
 
 /* A batch is a write's worth of text, about 64 KiB (lines of 60 bytes and
- * more).  The ring (1.5 MiB) is larger than a core's L2 cache on purpose:
+ * more).  The ring (1 MiB) is larger than a core's L2 cache on purpose:
  * an entry the interpreter writes again must have left the cache of the
  * core that read it, or each of its lines costs the interpreter a
- * cross-core invalidation.  With four batches (384 KiB) a traced
- * Battleship run spent 11 ms more of the program's CPU time than an
- * untraced one; with sixteen, 5.6 ms (eight: 7 ms; 256-entry batches:
- * 21 ms). */
+ * cross-core invalidation.  With four batches of 96-byte entries
+ * (384 KiB) a traced Battleship run spent 11 ms more of the program's CPU
+ * time than an untraced one; with sixteen, 5.6 ms (eight: 7 ms; 256-entry
+ * batches: 21 ms). */
 #define BATCH_ENTRIES 1024
 #define BATCHES 16
 /* A batch takes the interpreter 100 µs and more to fill: the thread finds
