@@ -66,7 +66,8 @@ bool trace_format_parse(const char *name, TraceFormat *out) {
 #define SLOT_ROOM 64   /* the most a slot writes at the cursor: " -> " and a value, or a name */
 _Static_assert(MEMO_ROOM <= SLOT_ROOM, "kept text is copied at the cursor as a fixed-size block");
 #define LIST_ROOM (SLOT_ROOM - 4)
-#define LINE_ROOM (32 + MAX_PIECES * (PIECE_ROOM + SLOT_ROOM))
+#define SUFFIX_ROOM 32  /* " [ctrl:NAME]\n" copied at the cursor when it fits */
+#define LINE_ROOM (32 + MAX_PIECES * (PIECE_ROOM + SLOT_ROOM) + SUFFIX_ROOM)
 
 static inline void line_room(Buf *b) {
   if (b->cap - b->n < LINE_ROOM) buf_reserve(b, LINE_ROOM);
@@ -274,11 +275,15 @@ static void cut_templates(void) {
 /* The event's Display string at the cursor, without timestamp or
  * controller. */
 static char *event_text_at(TraceView *vw, Buf *b, char *w, const LogEntry *e) {
+  /* Read before the stores through w, which may alias anything. */
   const Piece *p = pieces[e->kind];
-  for (uint8_t j = 0; j < npieces[e->kind]; j++) {
+  const unsigned n = npieces[e->kind];
+  for (unsigned j = 0; j < n; j++) {
+    const unsigned len = p[j].len;
+    const char slot = p[j].slot;
     memcpy(w, p[j].lit, PIECE_ROOM);
-    w += p[j].len;
-    if (p[j].slot) w = text_slot(vw, b, w, e, p[j].slot);
+    w += len;
+    if (slot) w = text_slot(vw, b, w, e, slot);
   }
   return w;
 }
@@ -369,10 +374,11 @@ static void put_timestamp(TraceView *vw, uint64_t ts) {
 }
 
 /* " [ctrl:NAME]\n" (just "\n" with no controller), made once per
- * controller change. */
+ * controller change, in a buffer of at least SUFFIX_ROOM bytes. */
 static const Buf *line_end(TraceView *vw, Symbol *ctrl) {
   if (ctrl != vw->suffix_ctrl || vw->suffix.n == 0) {
     vw->suffix.n = 0;
+    buf_reserve(&vw->suffix, SUFFIX_ROOM);
     if (ctrl) {
       buf_lit(&vw->suffix, " [ctrl:");
       buf_put(&vw->suffix, ctrl->name, ctrl->len);
@@ -391,9 +397,14 @@ static void text_entry(TraceView *vw, const LogEntry *e) {
   w = timestamp_at(vw, w, e->ts);
   memcpy(w, "] ", 2);
   w = event_text_at(vw, b, w + 2, e);
-  line_give(b, w);
   const Buf *end = line_end(vw, e->controller);
-  buf_put(b, end->p, end->n);
+  if (end->n <= SUFFIX_ROOM) {
+    memcpy(w, end->p, SUFFIX_ROOM);
+    line_give(b, w + end->n);
+  } else {
+    line_give(b, w);
+    buf_put(b, end->p, end->n);
+  }
 }
 
 static void json_entry(TraceView *vw, const LogEntry *e) {
