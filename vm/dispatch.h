@@ -1,31 +1,6 @@
 /* vm/dispatch.h — the body of the dispatch loop, included by vm/interp.c
  * twice (RUN_NAME, METERED): once plain, once charging gas per
  * instruction.  Not a header to include anywhere else. */
-#ifndef INSTR_WORD_DEFINED
-#define INSTR_WORD_DEFINED
-/* The loop holds the instruction as one 64-bit word and takes out only
- * the fields an opcode uses, with shifts; a struct copy is split into all
- * its fields at every dispatch, four loads where most opcodes need two. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-typedef uint64_t InstrWord;
-static inline InstrWord FETCH(const Instr *pc) { InstrWord w; memcpy(&w, pc, sizeof w); return w; }
-#define IOP(w) ((uint8_t)(w))
-#define IX(w) ((uint8_t)((w) >> 8))
-#define IA(w) ((uint16_t)((w) >> 16))
-#define IB(w) ((uint16_t)((w) >> 32))
-#define IC(w) ((uint16_t)((w) >> 48))
-#define IBX(w) ((int32_t)((w) >> 32))
-#else
-typedef Instr InstrWord;
-#define FETCH(pc) (*(pc))
-#define IOP(w) ((w).op)
-#define IX(w) ((w).x)
-#define IA(w) ((w).a)
-#define IB(w) ((w).b)
-#define IC(w) ((w).c)
-#define IBX(w) ((w).bx)
-#endif
-#endif
 /* GCC merges the dispatch jumps of a computed-goto loop into one indirect
  * jump unless GCSE and cross-jumping are off; one jump per opcode is what
  * makes computed goto pay (each gets its own branch prediction). */
@@ -41,7 +16,7 @@ static VMStatus RUN_NAME(Fiber *f) {
   };
 #define vmdispatch(o) goto *labels[o];
 #define vmcase(l) L_##l:
-#define vmbreak do { i = FETCH(pc++); METER(); goto *labels[IOP(i)]; } while (0)
+#define vmbreak do { i = instr_fetch(pc++); METER(); goto *labels[IOP(i)]; } while (0)
 #else
 #define vmdispatch(o) switch (o)
 #define vmcase(l) case OP_##l:
@@ -90,7 +65,7 @@ static VMStatus RUN_NAME(Fiber *f) {
   InstrWord i;
   RELOAD();
   for (;;) {
-    i = FETCH(pc++);
+    i = instr_fetch(pc++);
     METER();
     vmdispatch(IOP(i)) {
       vmcase(MOVE) v_copy(&R[IA(i)], &R[IB(i)]); vmbreak;

@@ -456,8 +456,10 @@ static bool check_arg(Fiber *f, Value *args, Value *out, bool ok, const char *ex
   return vm_raise(f, v_list_n(args + 1, 1, v_nil()), "%s: expected %s, got", who, expected);
 }
 
-PRIMFN(check_list) { return check_arg(f, args, out, prim_check_passes(PR_check_list, args[1]), "list"); }
-PRIMFN(check_proc) { return check_arg(f, args, out, prim_check_passes(PR_check_proc, args[1]), "procedure"); }
+#define X(id, test, expected) \
+  PRIMFN(id) { return check_arg(f, args, out, test(args[1]), expected); }
+ARG_CHECKS(X)
+#undef X
 
 PRIMFN(command_line) { *out = f->vm->command_line; return true; }
 

@@ -256,10 +256,20 @@ bool vm_type_error(Fiber *f, const char *who, const char *expected, Value got);
 /* {===== vm/prims.c =====} */
 typedef bool (*PrimFn)(Fiber *f, Value *args, int argc, Value *out);
 extern const PrimFn prim_fns[PRIM__COUNT];
-/* Whether [v] passes argument check [prim] (%check-list, %check-proc):
- * the primitives and the CHECK opcode test with this one definition. */
+/* The argument checks (%check-list WHO x, ...): the primitive, the test
+ * and what its error says was expected.  The primitives and the CHECK
+ * opcode both expand this one list (prims.def gives them fast op CHECK). */
+#define ARG_CHECKS(X) \
+  X(check_list, v_is_list, "list") \
+  X(check_proc, v_is_proc, "procedure")
+/* Whether [v] passes argument check [prim]. */
 static inline bool prim_check_passes(int prim, Value v) {
-  return prim == PR_check_proc ? v_is_proc(v) : prim == PR_check_list && v_is_list(v);
+  switch (prim) {
+#define X(id, test, expected) case PR_##id: return test(v);
+    ARG_CHECKS(X)
+#undef X
+    default: return false;
+  }
 }
 void prims_install(VM *vm);
 /* Name of a procedure value, for messages. */
