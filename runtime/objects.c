@@ -50,6 +50,8 @@ HResult h_CREATE_OBJ(Runtime *rt, Program *p, Value *args, int argc, Value *out)
   o->id = rt->next_object++;
   o->behavior = behavior;
   o->state = v_nil();
+  o->calls = 0;
+  o->version = 0;
   o->creating_controller = o->controller = ctrl;
   o->machine = p->act->machine;
   if (p->tx) {

@@ -116,8 +116,8 @@ void *gc_grow(void *array, size_t n, size_t *cap, size_t elem, size_t initial);
  * objects) come from free lists, one per size in granules, that
  * GC_malloc_many fills a block at a time: a few instructions per object
  * instead of a trip through the collector's allocator each.  The lists
- * are static, so the collector sees the objects waiting in them as live.
- * Objects come cleared, as GC_MALLOC's do. */
+ * are the collector's business too (vm/value.c says how it keeps their
+ * objects).  Objects come uncleared: the caller writes every field. */
 #define GC_GRANULE 16
 #define GC_SMALL_GRANULES 16
 extern void *gc_small_lists[GC_SMALL_GRANULES + 1];

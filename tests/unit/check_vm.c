@@ -4,6 +4,7 @@
 #include <check.h>
 #include "tests/unit/testutil.h"
 #include <gc.h>
+#include <gc/gc_mark.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,56 @@ START_TEST(test_buf_u64_digits) {
 }
 END_TEST
 
+/* The collector scans the stack conservatively: what a finished call
+ * left there must not keep the objects of these tests alive. */
+static __attribute__((noinline)) void scrub_stack(void) {
+  volatile char junk[16384];
+  memset((char *)junk, 0, sizeof junk);
+}
+
+/* Starts a block of pairs: the rest of it waits in the free list. */
+static __attribute__((noinline)) void start_pair_block(Value *keep) {
+  while (gc_small_lists[2]) (void)v_cons(v_nil(), v_nil());
+  *keep = v_cons(v_int(0), v_nil());
+  ck_assert_ptr_nonnull(gc_small_lists[2]);
+}
+
+/* Objects waiting in the small-object free lists outlive a collection:
+ * the collector would otherwise hand them out a second time ... */
+START_TEST(test_small_lists_kept) {
+  Value *first = GC_MALLOC(sizeof *first);
+  start_pair_block(first);
+  scrub_stack();
+  GC_gcollect();
+  int waiting = 0;
+  for (void *q = gc_small_lists[2]; q; q = *(void **)q, waiting++) ck_assert(GC_is_marked(q));
+  ck_assert_int_eq(waiting, 4096 / 32 - 1);
+  ck_assert_int_eq(first->as.pair->car.as.i, 0);
+}
+END_TEST
+
+/* ... and what one still holds from its last life keeps nothing alive. */
+static __attribute__((noinline)) void leave_stale_pointer(void **link) {
+  Value first;
+  start_pair_block(&first);
+  void **waiting = gc_small_lists[2];
+  void *x = GC_MALLOC(64);
+  *link = x;   /* in memory the collector does not scan; cleared when x goes */
+  GC_general_register_disappearing_link(link, x);
+  waiting[3] = x;   /* where a pair's cdr pointed */
+}
+
+START_TEST(test_small_lists_hold_nothing) {
+  void **link = malloc(sizeof *link);
+  leave_stale_pointer(link);
+  ck_assert_ptr_nonnull(*link);
+  scrub_stack();
+  GC_gcollect();
+  ck_assert_ptr_null(*link);
+  free(link);
+}
+END_TEST
+
 static Suite *vm_suite(void) {
   Suite *s = suite_create("vm");
   TCase *tc = tcase_create("run");
@@ -328,6 +379,8 @@ static Suite *vm_suite(void) {
   tcase_add_test(tc, test_equal_deep);
   tcase_add_test(tc, test_buf_u64_digits);
   tcase_add_test(tc, test_heap_sections_populated);
+  tcase_add_test(tc, test_small_lists_kept);
+  tcase_add_test(tc, test_small_lists_hold_nothing);
   suite_add_tcase(s, tc);
   return s;
 }
