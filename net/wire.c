@@ -365,7 +365,7 @@ static bool one_key(Dec *d, const char *what, json_object *j, const char **key, 
 static bool decode_value(Dec *d, json_object *j, Value *out);
 
 static bool dec_nat(Dec *d, const char *tag, json_object *j, Value *out) {
-  uint64_t u;
+  uint64_t u = 0;
   if (!get_u64(d, tag, j, &u)) return false;
   if (u > INT64_MAX)
     return fail(d, "Nat %llu is above the largest integer, %lld", (unsigned long long)u, (long long)INT64_MAX);
@@ -392,14 +392,14 @@ static bool dec_bool(Dec *d, const char *tag, json_object *j, Value *out) {
 }
 
 static bool dec_str(Dec *d, const char *tag, json_object *j, Value *out) {
-  String *s;
+  String *s = NULL;
   if (!get_string(d, tag, j, &s)) return false;
   *out = v_tagged(T_STR, s);
   return true;
 }
 
 static bool dec_sym(Dec *d, const char *tag, json_object *j, Value *out) {
-  String *s;
+  String *s = NULL;
   if (!get_string(d, tag, j, &s)) return false;
   *out = v_sym(sym_intern(s->data, s->len));
   return true;
@@ -444,7 +444,7 @@ static bool dec_just(Dec *d, const char *tag, json_object *j, Value *out) {
 }
 
 static bool dec_ref(Dec *d, const char *tag, json_object *j, Value *out, Tag t) {
-  uint64_t u;
+  uint64_t u = 0;
   if (!get_u64(d, tag, j, &u)) return false;
   *out = v_ref(t, u);
   return true;
@@ -470,7 +470,7 @@ static bool dec_closure(Dec *d, const char *tag, json_object *j, Value *out) {
       !json_object_object_get_ex(j, "proto", &proto) || !json_object_object_get_ex(j, "up", &up) ||
       !json_object_is_type(module, json_type_string) || !json_object_is_type(up, json_type_array))
     return fail(d, "%s: expected {\"module\": string, \"proto\": number, \"up\": [values]}", tag);
-  uint64_t index;
+  uint64_t index = 0;
   if (!get_u64(d, tag, proto, &index)) return false;
   size_t n = json_object_array_length(up);
   Value *ups = GC_MALLOC((n ? n : 1) * sizeof *ups);

@@ -70,21 +70,21 @@ static bool divide(Fiber *f, const char *who, Value *args, int64_t *q, int64_t *
 }
 
 PRIMFN(quotient) {
-  int64_t q, r;
+  int64_t q = 0, r = 0;
   if (!divide(f, "quotient", args, &q, &r)) return false;
   *out = v_int(q);
   return true;
 }
 
 PRIMFN(remainder) {
-  int64_t r;
+  int64_t r = 0;
   if (!divide(f, "remainder", args, NULL, &r)) return false;
   *out = v_int(r);
   return true;
 }
 
 PRIMFN(modulo) {
-  int64_t r;
+  int64_t r = 0;
   if (!divide(f, "modulo", args, NULL, &r)) return false;
   if (r != 0 && ((r < 0) != (args[1].as.i < 0))) r += args[1].as.i;
   *out = v_int(r);
