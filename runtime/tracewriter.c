@@ -17,12 +17,16 @@
  * events.
  *
  * The collector: the values the entries hold (messages, outputs) must
- * stay alive until the thread has written them.  The batches are not
- * scanned as a whole (most of the ring holds entries already written, and
- * scanning it made every collection a third longer); at each collection
- * push_pending marks the entries not yet written: those of the batches
- * handed over and not done, and those of the batch being filled.  The
- * interpreter overwrites an entry only once the thread has written it.
+ * stay alive until the thread has written them.  The batches are plain
+ * memory, not the collector's (as its blocks they counted as live data,
+ * and the heap was collected half as often again).  At each collection
+ * push_pending hands the collector the values of the entries not yet
+ * written, those of the batches handed over and not done and those of
+ * the batch being filled: their payload words only, copied out into one
+ * range.  Nothing else in an entry needs marking (controllers are
+ * symbols, which are never collected), and the thread often lags ten
+ * batches behind: scanning whole entries doubled a collection's cost.
+ * The interpreter overwrites an entry only once the thread has written it.
  * The thread reads those values and nothing else of the heap, and never
  * allocates from the collector; values never change once made.  So the
  * thread needs no registration with the collector, and a collection need
@@ -71,6 +75,9 @@ struct TraceWriter {
   _Atomic bool waiting;     /* the interpreter waits for a batch to be written */
   bool stopping;            /* under [lock] */
   Batch *batch[BATCHES];
+  /* What push_pending gives the collector: the payloads of the values of
+   * the entries not yet written, two words an entry at most. */
+  uintptr_t *pending;
 };
 
 static void write_batch(TraceView *vw, const Batch *b) {
@@ -124,17 +131,27 @@ static void *writer_main(void *arg) {
 static TraceWriter *running;
 static GC_push_other_roots_proc push_before;
 
+static uintptr_t *payloads_of(uintptr_t *out, const LogEntry *e, const LogEntry *end) {
+  for (; e < end; e++) {
+    *out++ = e->a.as.u;
+    *out++ = e->b.as.u;
+  }
+  return out;
+}
+
 static void GC_CALLBACK push_pending(void) {
   if (push_before) push_before();
   for (TraceWriter *w = running; w; w = w->next) {
+    uintptr_t *out = w->pending;
     uint64_t filled = atomic_load_explicit(&w->filled, memory_order_relaxed);
     /* A batch the thread finishes meanwhile is marked for nothing: harmless. */
     for (uint64_t b = atomic_load(&w->done); b < filled; b++) {
       Batch *h = w->batch[b % BATCHES];
-      GC_push_all(h->e, h->e + h->n);
+      out = payloads_of(out, h->e, h->e + h->n);
     }
     /* The batch being filled, as far as it is (fill_from set its bounds). */
-    GC_push_all(w->trace->slot_end - BATCH_ENTRIES, w->trace->slot);
+    out = payloads_of(out, w->trace->slot_end - BATCH_ENTRIES, w->trace->slot);
+    GC_push_all(w->pending, out);
   }
 }
 
@@ -161,7 +178,8 @@ static void fill_from(Trace *t, Batch *b) {
 }
 
 static void free_writer(TraceWriter *w) {
-  for (int i = 0; i < BATCHES; i++) GC_FREE(w->batch[i]);
+  for (int i = 0; i < BATCHES; i++) free(w->batch[i]);
+  free(w->pending);
   pthread_mutex_destroy(&w->lock);
   pthread_cond_destroy(&w->wake);
   pthread_cond_destroy(&w->written);
@@ -177,10 +195,14 @@ TraceWriter *tracewriter_start(Trace *t) {
   pthread_cond_init(&w->wake, NULL);
   pthread_cond_init(&w->written, NULL);
   for (int i = 0; i < BATCHES; i++)
-    if (!(w->batch[i] = GC_MALLOC_ATOMIC_UNCOLLECTABLE(sizeof(Batch)))) {
+    if (!(w->batch[i] = malloc(sizeof(Batch)))) {
       free_writer(w);
       return NULL;
     }
+  if (!(w->pending = malloc((size_t)BATCHES * BATCH_ENTRIES * 2 * sizeof *w->pending))) {
+    free_writer(w);
+    return NULL;
+  }
   if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
     free_writer(w);
     return NULL;
