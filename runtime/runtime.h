@@ -26,12 +26,7 @@ typedef enum EventKind {
 } EventKind;
 extern const char *const event_names[EV__COUNT];
 
-/* An entry fits one cache line: the writer thread reads what the
- * interpreter writes, so every line an event takes passes between two
- * cores (96 bytes made 18 lines a Battleship run, 64 make 12; the
- * program's CPU time moved by 0-4%, within the host's noise).  Who acts,
- * which only the sequence chart draws, is not kept: the chart is drawn
- * as events happen. */
+/* An event as the views print it. */
 typedef struct LogEntry {
   uint64_t ts;
   Symbol *controller;   /* executing controller when logged (NULL: none) */
@@ -40,8 +35,22 @@ typedef struct LogEntry {
   uint8_t kind;         /* an EventKind */
   bool has_b;
 } LogEntry;
-_Static_assert(sizeof(LogEntry) <= 64, "a trace entry fills at most one cache line");
 _Static_assert(EV__COUNT <= 256, "event kinds fit LogEntry.kind");
+
+/* The record of an event in the writer thread's batches: words, as few as
+ * the event needs, since every line of them passes from the interpreter's
+ * core to the writer's (a Battleship run's twelve events take 44 words,
+ * not twelve 64-byte entries).
+ *   header  kind | flags << 8 | ts << 16 (ts < 2^48, else REC_WIDE_TS)
+ *   id
+ *   controller   if REC_CTRL: it differs from the record before, in this batch
+ *   ts           if REC_WIDE_TS
+ *   a (2 words)  if REC_A: a is not ()
+ *   b (2 words)  if REC_B: there is an output, or b is not ()
+ * Who acts, which only the sequence chart draws, is not kept: the chart
+ * is drawn as events happen. */
+enum { REC_CTRL = 1, REC_WIDE_TS = 2, REC_A = 4, REC_B = 8, REC_HAS_B = 16 };
+#define REC_MAX_WORDS 8
 
 /* The views of the trace (avm run --trace=FORMAT). */
 #define TRACE_FORMATS(X) X(TEXT, "text") X(JSON, "json") X(MERMAID, "mermaid")
@@ -68,7 +77,11 @@ typedef struct Trace {
   TraceFormat format;
   TraceView *view;
   TraceWriter *writer;  /* not live: the thread that prints */
-  LogEntry *slot, *slot_end;  /* not live: the rest of the batch being filled */
+  /* Not live: the rest of the batch being filled (a record starts only
+   * before slot_end, REC_MAX_WORDS before its end), and the controller
+   * its last record names. */
+  uint64_t *slot, *slot_end;
+  Symbol *slot_ctrl;
 } Trace;
 
 /* {===== Objects and the store =====} */
@@ -338,6 +351,10 @@ static inline Symbol *rt_executing_controller(Runtime *rt, Program *p) {
   return p->act && p->act->controller ? p->act->controller : rt->machine;
 }
 
+static inline Symbol *log_controller(Runtime *rt, Program *p) {
+  return !p ? NULL : p->tx ? p->tx->controller : rt_executing_controller(rt, p);
+}
+
 /* Entry [e] of event [k] (the chart also draws who acts: trace_event
  * passes that along). */
 static inline void log_entry_fill(LogEntry *e, Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id,
@@ -348,18 +365,50 @@ static inline void log_entry_fill(LogEntry *e, Runtime *rt, Program *p, uint64_t
   v_copy(&e->a, &a);
   v_copy(&e->b, &b);
   e->has_b = has_b;
-  e->controller = !p ? NULL : p->tx ? p->tx->controller : rt_executing_controller(rt, p);
+  e->controller = log_controller(rt, p);
+}
+
+/* The record of event [k] at t->slot, which has room for it. */
+static inline void log_record_put(Trace *t, Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id,
+                                  Value a, Value b, bool has_b) {
+  uint64_t *w = t->slot, *at = w + 2;
+  uint64_t flags = has_b ? REC_HAS_B : 0;
+  Symbol *ctrl = log_controller(rt, p);
+  w[1] = id;
+  if (ctrl != t->slot_ctrl) {
+    flags |= REC_CTRL;
+    *at++ = (uintptr_t)ctrl;
+    t->slot_ctrl = ctrl;
+  }
+  if (ts >> 48) {
+    flags |= REC_WIDE_TS;
+    *at++ = ts;
+  }
+  if (a.tag != T_NIL) {
+    flags |= REC_A;
+    at[0] = a.tag;
+    at[1] = a.as.u;
+    at += 2;
+  }
+  if (has_b || b.tag != T_NIL) {
+    flags |= REC_B;
+    at[0] = b.tag;
+    at[1] = b.as.u;
+    at += 2;
+  }
+  w[0] = (uint64_t)k | flags << 8 | ts << 16;
+  t->slot = at;
 }
 
 /* An event happens: it takes the next clock tick, and is printed when the
  * trace is on (with it off, an event costs the tick).  In a traced run,
- * the entry goes straight into the writer thread's batch. */
+ * the record goes straight into the writer thread's batch. */
 static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
   uint64_t ts = t->clock++;
   if (!t->out) return;
-  if (t->writer && t->slot != t->slot_end) {
-    log_entry_fill(t->slot++, rt, p, ts, k, id, a, b, has_b);
+  if (t->writer && t->slot < t->slot_end) {
+    log_record_put(t, rt, p, ts, k, id, a, b, has_b);
     return;
   }
   trace_event(rt, p, ts, k, id, a, b, has_b);

@@ -530,18 +530,6 @@ void trace_write(TraceView *vw, const LogEntry *e) {
   write_due(vw);
 }
 
-/* Where the interpreter puts an entry: the batch the writer thread takes
- * next, or [local] when the trace is live (and printed at once). */
-static inline LogEntry *entry_room(Trace *t, LogEntry *local) {
-  if (!t->writer) return local;
-  if (t->slot == t->slot_end) tracewriter_pass(t->writer, t);
-  return t->slot++;
-}
-
-static inline void entry_made(Trace *t, LogEntry *e) {
-  if (!t->writer) trace_write(t->view, e);
-}
-
 void trace_call_begin(Runtime *rt, Program *p) {
   Activation *a = p->act;
   mermaid_request(rt->trace.view, a->sender_id, act_self_id(a), a->input);
@@ -601,14 +589,17 @@ bool trace_stop(Runtime *rt) {
 
 void trace_event(Runtime *rt, Program *p, uint64_t ts, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
-  if (t->format == TF_MERMAID) {
-    LogEntry e;
-    log_entry_fill(&e, rt, p, ts, k, id, a, b, has_b);
-    mermaid_entry(t->view, &e, p ? act_self_id(p->act) : ROOT_ID, p ? p->act->sender_id : ROOT_ID);
-    write_due(t->view);
+  if (t->writer) {
+    if (t->slot >= t->slot_end) tracewriter_pass(t->writer, t);
+    log_record_put(t, rt, p, ts, k, id, a, b, has_b);
     return;
   }
-  LogEntry local, *e = entry_room(t, &local);
-  log_entry_fill(e, rt, p, ts, k, id, a, b, has_b);
-  entry_made(t, e);
+  LogEntry e;
+  log_entry_fill(&e, rt, p, ts, k, id, a, b, has_b);
+  if (t->format != TF_MERMAID) {
+    trace_write(t->view, &e);
+    return;
+  }
+  mermaid_entry(t->view, &e, p ? act_self_id(p->act) : ROOT_ID, p ? p->act->sender_id : ROOT_ID);
+  write_due(t->view);
 }

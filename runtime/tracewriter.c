@@ -40,15 +40,15 @@
 #include <time.h>
 #include "runtime/runtime.h"
 
-/* A batch is a write's worth of text, about 64 KiB (lines of 60 bytes and
- * more).  The ring (1 MiB) is larger than a core's L2 cache on purpose:
- * an entry the interpreter writes again must have left the cache of the
- * core that read it, or each of its lines costs the interpreter a
- * cross-core invalidation.  With four batches of 96-byte entries
- * (384 KiB) a traced Battleship run spent 11 ms more of the program's CPU
- * time than an untraced one; with sixteen, 5.6 ms (eight: 7 ms; 256-entry
- * batches: 21 ms). */
-#define BATCH_ENTRIES 1024
+/* A batch is 64 KiB of records, some 2,000 events.  The ring (1 MiB) is
+ * larger than a core's L2 cache on purpose: a line the interpreter writes
+ * again must have left the cache of the core that read it, or each costs
+ * the interpreter a cross-core invalidation.  With four batches of
+ * 96-byte entries (384 KiB) a traced Battleship run spent 11 ms more of
+ * the program's CPU time than an untraced one; with sixteen, 5.6 ms
+ * (eight: 7 ms; 256-entry batches: 21 ms). */
+#define BATCH_WORDS 8192
+#define BATCH_FILL (BATCH_WORDS - REC_MAX_WORDS)  /* a record starts before it */
 #define BATCHES 16
 /* A batch takes the interpreter 100 µs and more to fill: the thread finds
  * about one a look, and the ring's other batches are the slack for a late
@@ -58,8 +58,8 @@
 #define WRITER_IDLE_US 20000
 
 typedef struct Batch {
-  size_t n;
-  LogEntry e[BATCH_ENTRIES];
+  size_t n;                 /* words filled */
+  uint64_t w[BATCH_WORDS];
 } Batch;
 
 struct TraceWriter {
@@ -76,12 +76,41 @@ struct TraceWriter {
   bool stopping;            /* under [lock] */
   Batch *batch[BATCHES];
   /* What push_pending gives the collector: the payloads of the values of
-   * the entries not yet written, two words an entry at most. */
+   * the records not yet written (a record of n words has n / 3 at most). */
   uintptr_t *pending;
 };
 
+/* Reads the record at [at] into [e] (whose controller is that of the
+ * record before, unless this one names its own); gives the next. */
+static const uint64_t *record_read(const uint64_t *at, LogEntry *e) {
+  uint64_t head = *at++;
+  unsigned flags = (unsigned)(head >> 8) & 0xFF;
+  e->kind = (uint8_t)head;
+  e->ts = head >> 16;
+  e->id = *at++;
+  if (flags & REC_CTRL) e->controller = (Symbol *)(uintptr_t)*at++;
+  if (flags & REC_WIDE_TS) e->ts = *at++;
+  e->a = e->b = v_nil();
+  if (flags & REC_A) {
+    e->a.tag = at[0];
+    e->a.as.u = at[1];
+    at += 2;
+  }
+  if (flags & REC_B) {
+    e->b.tag = at[0];
+    e->b.as.u = at[1];
+    at += 2;
+  }
+  e->has_b = flags & REC_HAS_B;
+  return at;
+}
+
 static void write_batch(TraceView *vw, const Batch *b) {
-  for (size_t i = 0; i < b->n; i++) trace_write(vw, &b->e[i]);
+  LogEntry e = { 0 };
+  for (const uint64_t *at = b->w, *end = b->w + b->n; at < end;) {
+    at = record_read(at, &e);
+    trace_write(vw, &e);
+  }
 }
 
 /* Sleeps [us] microseconds, or until woken; false once the trace stops
@@ -131,10 +160,12 @@ static void *writer_main(void *arg) {
 static TraceWriter *running;
 static GC_push_other_roots_proc push_before;
 
-static uintptr_t *payloads_of(uintptr_t *out, const LogEntry *e, const LogEntry *end) {
-  for (; e < end; e++) {
-    *out++ = e->a.as.u;
-    *out++ = e->b.as.u;
+static uintptr_t *payloads_of(uintptr_t *out, const uint64_t *at, const uint64_t *end) {
+  LogEntry e = { 0 };
+  while (at < end) {
+    at = record_read(at, &e);
+    if (e.a.tag != T_NIL) *out++ = e.a.as.u;
+    if (e.b.tag != T_NIL) *out++ = e.b.as.u;
   }
   return out;
 }
@@ -147,10 +178,10 @@ static void GC_CALLBACK push_pending(void) {
     /* A batch the thread finishes meanwhile is marked for nothing: harmless. */
     for (uint64_t b = atomic_load(&w->done); b < filled; b++) {
       Batch *h = w->batch[b % BATCHES];
-      out = payloads_of(out, h->e, h->e + h->n);
+      out = payloads_of(out, h->w, h->w + h->n);
     }
     /* The batch being filled, as far as it is (fill_from set its bounds). */
-    out = payloads_of(out, w->trace->slot_end - BATCH_ENTRIES, w->trace->slot);
+    out = payloads_of(out, w->trace->slot_end - BATCH_FILL, w->trace->slot);
     GC_push_all(w->pending, out);
   }
 }
@@ -173,8 +204,9 @@ static void unlist(TraceWriter *w) {
 }
 
 static void fill_from(Trace *t, Batch *b) {
-  t->slot = b->e;
-  t->slot_end = b->e + BATCH_ENTRIES;
+  t->slot = b->w;
+  t->slot_end = b->w + BATCH_FILL;
+  t->slot_ctrl = (Symbol *)&t->slot_ctrl;  /* no controller: the first record names its own */
 }
 
 static void free_writer(TraceWriter *w) {
@@ -199,7 +231,7 @@ TraceWriter *tracewriter_start(Trace *t) {
       free_writer(w);
       return NULL;
     }
-  if (!(w->pending = malloc((size_t)BATCHES * BATCH_ENTRIES * 2 * sizeof *w->pending))) {
+  if (!(w->pending = malloc((size_t)BATCHES * BATCH_WORDS / 2 * sizeof *w->pending))) {
     free_writer(w);
     return NULL;
   }
@@ -216,7 +248,7 @@ TraceWriter *tracewriter_start(Trace *t) {
 static void hand_over(TraceWriter *w, Trace *t) {
   uint64_t filled = atomic_load_explicit(&w->filled, memory_order_relaxed);
   Batch *b = w->batch[filled % BATCHES];
-  b->n = (size_t)(t->slot - b->e);
+  b->n = (size_t)(t->slot - b->w);
   atomic_store(&w->filled, filled + 1);
 }
 

@@ -460,9 +460,10 @@ END_TEST
 
 /* Runs [src] with the trace streamed in [format] to a temporary file,
  * live or by the writer thread; returns what was written. */
-static char *traced_as(const char *src, TraceFormat format, bool live) {
+static char *traced_from(const char *src, TraceFormat format, bool live, uint64_t clock) {
   Runtime *rt;
   Value main = compile_into(src, &rt);
+  rt->trace.clock = clock;
   FILE *f = tmpfile();
   ck_assert_ptr_nonnull(f);
   trace_start(rt, f, format, live);
@@ -477,7 +478,28 @@ static char *traced_as(const char *src, TraceFormat format, bool live) {
   return text;
 }
 
+static char *traced_as(const char *src, TraceFormat format, bool live) { return traced_from(src, format, live, 0); }
 static char *traced(const char *src, TraceFormat format) { return traced_as(src, format, false); }
+
+/* The writer thread's records keep a timestamp below 2^48 in their first
+ * word and a larger one in a word of its own, and name the controller
+ * only when it changes: the trace reads the same either way. */
+START_TEST(test_trace_records) {
+  const char *src = "(behavior keep (m) (do (set-state (list m)) (return m)))\n"
+                    "(define a (create-obj 'keep 'c2))\n(call a 1)\n(commit-tx (begin-tx))\n(call a 2)";
+  const char *want = "[281474976710654] created obj:1 (behavior: keep) [ctrl:local]\n"
+                     "[281474976710655] state updated: obj:1 [ctrl:c2]\n"
+                     "[281474976710656] called obj:1 with 1 -> 1 [ctrl:c2]\n"
+                     "[281474976710657] tx started: tx:1 [ctrl:local]\n"
+                     "[281474976710658] tx committed: tx:1 [ctrl:local]\n"
+                     "[281474976710659] state updated: obj:1 [ctrl:c2]\n"
+                     "[281474976710660] called obj:1 with 2 -> 2 [ctrl:c2]\n";
+  uint64_t clock = ((uint64_t)1 << 48) - 2;
+  ck_assert_str_eq(traced_from(src, TF_TEXT, false, clock), want);
+  ck_assert_str_eq(traced_from(src, TF_TEXT, true, clock), want);
+  ck_assert_str_eq(traced_from(src, TF_JSON, false, UINT64_MAX - 10), traced_from(src, TF_JSON, true, UINT64_MAX - 10));
+}
+END_TEST
 
 /* 20,000 calls make about 1 MB of trace: written in batches, none lost. */
 START_TEST(test_trace_long_text) {
@@ -913,6 +935,7 @@ static Suite *runtime_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("trace");
   tcase_add_test(tc, test_trace_long_text);
+  tcase_add_test(tc, test_trace_records);
   tcase_add_test(tc, test_trace_memo_by_address);
   tcase_add_test(tc, test_trace_mermaid_boxes);
   tcase_add_test(tc, test_trace_mermaid_closes_boxes);
