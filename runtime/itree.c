@@ -478,7 +478,7 @@ static AvmInLoop avm_in_loop(void *ctx, Fiber *f) {
         respond(p, out);
         return AVM_HANDLED;
       }
-      fiber_answer(f, out);  /* a handler that answers leaves the fiber's frames be */
+      fiber_answer(f, &out);  /* a handler that answers leaves the fiber's frames be */
       return AVM_ANSWERED;
     case H_SWITCHED:
       return alone && p->status == PS_RUNNABLE && f->status == VM_TAU && !p->has_response ? AVM_GO_ON : AVM_HANDLED;
@@ -498,7 +498,7 @@ static AvmInLoop ret_in_loop(void *ctx, Fiber *f) {
   /* A caller suspended in a tail call returns in turn: vm_resume knows how. */
   if (p->status != PS_RUNNABLE || !p->has_response || f->vis_returns) return AVM_HANDLED;
   p->has_response = false;
-  fiber_answer(f, p->response);
+  fiber_answer(f, &p->response);
   return AVM_GO_ON;
 }
 

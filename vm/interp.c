@@ -276,7 +276,7 @@ bool fiber_enter(Fiber *f, Value fn, const Value *args, int argc) {
 
 VMStatus vm_resume(Fiber *f, Value response) {
   if (f->status != VM_VIS) return vm_run(f);
-  fiber_answer(f, response);
+  fiber_answer(f, &response);
   if (f->vis_returns && pop_frame(f, response)) return VM_RET;
   return vm_run(f);
 }

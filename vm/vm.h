@@ -229,8 +229,8 @@ VMStatus vm_resume(Fiber *f, Value response);
 /* Puts the response to the instruction fiber [f] is suspended at in its
  * register, ready to run on (not for a suspension in a tail call, which
  * returns the response: vm_resume does that). */
-static inline void fiber_answer(Fiber *f, Value response) {
-  f->stack[f->vis_dest] = response;
+static inline void fiber_answer(Fiber *f, const Value *response) {
+  v_copy(&f->stack[f->vis_dest], response);
   f->status = VM_TAU;
 }
 /* {===== vm/report.c =====} */
