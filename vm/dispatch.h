@@ -337,7 +337,7 @@ static VMStatus RUN_NAME(Fiber *f) {
         Value out;
         SAVE();
         if (UNLIKELY(!prim_fns[IC(i)](f, &R[IB(i)], IX(i), &out))) goto raise;
-        R[IA(i)] = out;
+        v_copy(&R[IA(i)], &out);
         vmbreak;
       }
       vmcase(AVM) {

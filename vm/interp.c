@@ -152,7 +152,7 @@ static CallOutcome call_value(Fiber *f, size_t fslot, int argc, bool tail) {
     if (idx != PR_apply) {
       Value out;
       if (!prim_fns[idx](f, args, argc, &out)) return CALL_FAILED;
-      f->stack[fslot] = out;
+      v_copy(&f->stack[fslot], &out);
       return CALL_DONE;
     }
     /* (apply fn a ... lst): shift fn and the leading arguments down one
