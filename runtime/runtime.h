@@ -406,12 +406,12 @@ static inline void log_record_put(Trace *t, Runtime *rt, Program *p, uint64_t ts
 static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Value a, Value b, bool has_b) {
   Trace *t = &rt->trace;
   uint64_t ts = t->clock++;
-  if (!t->out) return;
-  if (t->writer && t->slot < t->slot_end) {
+  /* Without a writer thread both bounds are NULL: one test serves both. */
+  if ((uintptr_t)t->slot < (uintptr_t)t->slot_end) {
     log_record_put(t, rt, p, ts, k, id, a, b, has_b);
     return;
   }
-  trace_event(rt, p, ts, k, id, a, b, has_b);
+  if (t->out) trace_event(rt, p, ts, k, id, a, b, has_b);
 }
 TxEntry *tx_find_entry(Tx *tx, uint64_t id);
 /* The entry of [o] in p's transaction, created if needed (journaled). */

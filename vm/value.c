@@ -80,7 +80,7 @@ Value v_list_n(const Value *items, size_t n, Value tail) {
     Pair *block = gc_alloc_small(k * sizeof *block);
     n -= k;
     for (size_t j = k; j-- > 0;) {
-      block[j].car = items[n + j];
+      v_copy(&block[j].car, &items[n + j]);  /* items are registers, written just before */
       block[j].cdr = tail;
       tail = v_tagged(T_PAIR, &block[j]);
     }
