@@ -651,7 +651,7 @@ static void take_object(Node *n, Conn *c, WireMsg *m) {
   Object *o = GC_MALLOC(sizeof *o);
   o->id = m->object_id;
   o->behavior = behavior;
-  o->state = v_is_list(m->state) ? m->state : v_nil();
+  o->state = v_is_list(m->state) && !v_contains_proc(m->state) ? m->state : v_nil();  /* what set-state allows */
   o->calls = m->calls;
   o->version = m->version;
   o->creating_controller = m->creating_controller ? sym_intern(m->creating_controller->data, m->creating_controller->len) : n->name;
