@@ -246,9 +246,18 @@ done:
   return found;
 }
 
+/* Tags of values that are neither containers nor procedures. */
+#define PLAIN_ATOMS (((1u << T__COUNT) - 1) & ~(1u << T_PAIR | 1u << T_JUST | 1u << T_CLOSURE | 1u << T_PRIM))
+_Static_assert(T__COUNT <= 32, "the plain atoms are a 32-bit mask");
+static inline bool plain_atom(uint64_t tag) { return tag < T__COUNT && (PLAIN_ATOMS >> tag & 1); }
+
 bool v_contains_proc_walk(Value v) {
-  int shallow = shallow_procs(v);
-  bool found = shallow >= 0 ? shallow : deep_procs(v);
+  /* Most messages and new state entries start with a few plain atoms, or
+   * are just that: those are passed at once, the rest is looked into. */
+  Value rest = v;
+  for (int n = 0; n < 8 && rest.tag == T_PAIR && plain_atom(rest.as.pair->car.tag); n++) rest = rest.as.pair->cdr;
+  int shallow = rest.tag == T_NIL ? 0 : shallow_procs(rest);
+  bool found = shallow >= 0 ? shallow : deep_procs(rest);
   if (!found && v.tag == T_PAIR) *v_proc_free_slot(v.as.pair) = v.as.pair;
   return found;
 }

@@ -310,6 +310,32 @@ START_TEST(test_buf_u64_digits) {
 }
 END_TEST
 
+/* v_contains_proc finds a procedure wherever it is: after a run of
+ * atoms, past the run it checks at once, nested, in a just, as an
+ * improper tail; and finds none in lists of atoms of every kind. */
+START_TEST(test_contains_proc) {
+  static const char *const with[] = {
+    "(list 1 2 car)", "(list 1 (list 2 car))", "(cons 1 car)", "(list 1 2 3 4 5 6 7 8 9 car)",
+    "(list 1 (just car))", "(list (lambda (x) x))", "(just (list 1 car))", "car",
+  };
+  static const char *const without[] = {
+    "(list 1 2 3)", "(list 1 2 3 4 5 6 7 8 9 10)", "(list 'a \"s\" #t (just 3) '())", "(cons 1 2)",
+    "(list (list 1 2) (list 3 (list 4)))", "(just 5)", "'()", "7",
+  };
+  for (size_t j = 0; j < sizeof with / sizeof *with; j++) {
+    Fiber *f = start(with[j]);
+    ck_assert_int_eq(finish(f), VM_RET);
+    ck_assert_msg(v_contains_proc(f->result), "%s holds a procedure", with[j]);
+  }
+  for (size_t j = 0; j < sizeof without / sizeof *without; j++) {
+    Fiber *f = start(without[j]);
+    ck_assert_int_eq(finish(f), VM_RET);
+    ck_assert_msg(!v_contains_proc(f->result), "%s holds no procedure", without[j]);
+    ck_assert_msg(!v_contains_proc(f->result), "%s, asked again (remembered)", without[j]);
+  }
+}
+END_TEST
+
 /* The collector scans the stack conservatively: what a finished call
  * left there must not keep the objects of these tests alive. */
 static __attribute__((noinline)) void scrub_stack(void) {
@@ -379,6 +405,7 @@ static Suite *vm_suite(void) {
   tcase_add_test(tc, test_equal_deep);
   tcase_add_test(tc, test_buf_u64_digits);
   tcase_add_test(tc, test_heap_sections_populated);
+  tcase_add_test(tc, test_contains_proc);
   tcase_add_test(tc, test_small_lists_kept);
   tcase_add_test(tc, test_small_lists_hold_nothing);
   suite_add_tcase(s, tc);
