@@ -41,16 +41,15 @@
 #include <time.h>
 #include "runtime/runtime.h"
 
-/* A batch is 64 KiB of records, some 2,000 events.  The ring (1 MiB) is
- * larger than a core's L2 cache on purpose: a line the interpreter writes
- * again must have left the cache of the core that read it, or each costs
- * the interpreter a cross-core invalidation.  With four batches of
- * 96-byte entries (384 KiB) a traced Battleship run spent 11 ms more of
- * the program's CPU time than an untraced one; with sixteen, 5.6 ms
- * (eight: 7 ms; 256-entry batches: 21 ms). */
+/* A batch is 64 KiB of records, some 2,000 events, and the ring holds
+ * eight.  A line the interpreter writes again should have left the cache
+ * of the core that read it, or it costs a cross-core invalidation; a
+ * larger ring makes every lap miss the interpreter's own cache instead.
+ * Traced Battleship bench, median of 21 (ms): 4 batches 82.7, 8 78.1,
+ * 16 80.8; batches of 32 KiB: 8 of them 84.4, 32 of them 79.0. */
 #define BATCH_WORDS 8192
 #define BATCH_FILL (BATCH_WORDS - REC_MAX_WORDS)  /* a record starts before it */
-#define BATCHES 16
+#define BATCHES 8
 /* A batch takes the interpreter 100 µs and more to fill: the thread finds
  * about one a look, and the ring's other batches are the slack for a late
  * look.  Idle, the thread looks half as often each time, down to every
