@@ -76,7 +76,7 @@ static bool bind_args(Fiber *f, Value fn, Proto *p, size_t nbase, int argc) {
 }
 
 /* Pushes a frame for closure [fn] whose arguments are at stack[nbase..]. */
-static inline bool push_frame(Fiber *f, Closure *cl, size_t nbase, int argc) {
+static inline __attribute__((always_inline)) bool push_frame(Fiber *f, Closure *cl, size_t nbase, int argc) {
   Proto *p = cl->p;
   if (UNLIKELY(argc != p->nparams || p->rest) &&
       !bind_args(f, v_tagged(T_CLOSURE, cl), p, nbase, argc))
