@@ -413,7 +413,10 @@ static inline void rt_log(Runtime *rt, Program *p, EventKind k, uint64_t id, Val
   }
   if (t->out) trace_event(rt, p, ts, k, id, a, b, has_b);
 }
-TxEntry *tx_find_entry(Tx *tx, uint64_t id);
+TxEntry *tx_find_entry_in(Tx *tx, uint64_t id);
+/* The entry of object [id] in transaction [tx] (NULL for none): asked at
+ * nearly every AVM instruction, mostly with no transaction open. */
+static inline TxEntry *tx_find_entry(Tx *tx, uint64_t id) { return tx && tx->n ? tx_find_entry_in(tx, id) : NULL; }
 /* The entry of [o] in p's transaction, created if needed (journaled). */
 TxEntry *tx_entry(Program *p, Object *o, TxEntry *e);
 /* Records that the transaction read [o] (for validation at commit). */

@@ -35,8 +35,7 @@ static void reindex(Tx *tx) {
  * index is built once one touches more objects. */
 #define TX_LINEAR 8
 
-TxEntry *tx_find_entry(Tx *tx, uint64_t id) {
-  if (!tx || tx->n == 0) return NULL;
+TxEntry *tx_find_entry_in(Tx *tx, uint64_t id) {
   if (tx->n <= TX_LINEAR) {
     for (size_t j = 0; j < tx->n; j++)
       if (tx->entries[j]->obj->id == id) return tx->entries[j];
