@@ -18,7 +18,6 @@ const char *const avm_err_names[AE__COUNT] = {
 #undef ERR
 };
 
-typedef HResult (*Handler)(Runtime *, Program *, Value *, int, Value *);
 static const Handler handlers[IN__COUNT] = {
 #define INSTR(id, name, mn, mx, layer, safety, fam, gas) h_##id,
 #include "vm/instrs.def"
@@ -398,7 +397,7 @@ static inline __attribute__((always_inline)) HResult handle_vis(Runtime *rt, Pro
   Fiber *f = p->fiber;
   rt->avm_instructions++;
   if (!charge(rt, p, instr_info[f->vis_instr].gas)) return H_ERROR;
-  return (rt->allow_unsafe ? handlers : safe_handlers)[f->vis_instr](rt, p, f->vis_args, f->vis_argc, out);
+  return rt->handlers[f->vis_instr](rt, p, f->vis_args, f->vis_argc, out);
 }
 
 static AvmInLoop avm_in_loop(void *ctx, Fiber *f);
@@ -407,6 +406,7 @@ static AvmInLoop ret_in_loop(void *ctx, Fiber *f);
 /* The VM's in-loop hooks work for [rt] while it runs its programs (a VM
  * may serve several runtimes, one at a time). */
 static void own_vm(Runtime *rt) {
+  rt->handlers = rt->allow_unsafe ? handlers : safe_handlers;
   rt->vm->avm_in_loop = avm_in_loop;
   rt->vm->ret_in_loop = ret_in_loop;
   rt->vm->avm_ctx = rt;

@@ -163,9 +163,14 @@ typedef enum ProgStatus { PS_RUNNABLE, PS_BLOCKED, PS_DONE, PS_FAILED } ProgStat
 
 typedef struct Journal Journal;
 typedef struct Runtime Runtime;
+typedef struct Program Program;
+/* What an AVM instruction's handler did: answered (out set), failed, or
+ * switched the program to other work (an object call began). */
+typedef enum HResult { H_DONE, H_ERROR, H_SWITCHED } HResult;
+typedef HResult (*Handler)(Runtime *rt, Program *p, Value *args, int argc, Value *out);
 typedef struct RemoteOps RemoteOps;
 
-typedef struct Program {
+struct Program {
   uint64_t id;
   Fiber *fiber;
   Activation *act;             /* the innermost activation: acts[nacts - 1] */
@@ -196,7 +201,7 @@ typedef struct Program {
   bool detached;
   Value rejection;
   int64_t pure_view;           /* the registry version it switched to, or -1: the current one */
-} Program;
+};
 
 typedef struct PureFn { Symbol *name; Value proc; } PureFn;
 typedef struct PureChange { uint64_t at; Symbol *name; Value proc; } PureChange;
@@ -230,6 +235,7 @@ struct Runtime {
    * never sees it).  The owner of the flag clears it. */
   const volatile sig_atomic_t *interrupt;
   uint64_t avm_instructions;   /* AVM instructions handled so far (for ,time) */
+  const Handler *handlers;     /* by instruction, as allow_unsafe picks (set as a run starts) */
   /* The other machines, when this runtime is a node (avm node); NULL when
    * it is alone (avm run, the REPL). */
   const RemoteOps *remote;
@@ -287,7 +293,6 @@ void rt_end_elsewhere(Runtime *rt, Program *p, bool ok, Value result, const char
 
 /* {===== Shared by the handler families =====} */
 
-typedef enum HResult { H_DONE, H_ERROR, H_SWITCHED } HResult;
 #define INSTR(id, name, mn, mx, layer, safety, fam, gas) \
   HResult h_##id(Runtime *rt, Program *p, Value *args, int argc, Value *out);
 #include "vm/instrs.def"
