@@ -425,7 +425,10 @@ static inline TxEntry *tx_find_entry(Tx *tx, uint64_t id) { return tx && tx->n ?
 /* The entry of [o] in p's transaction, created if needed (journaled). */
 TxEntry *tx_entry(Program *p, Object *o, TxEntry *e);
 /* Records that the transaction read [o] (for validation at commit). */
-void tx_observe(Program *p, Object *o, TxEntry *e);
+void tx_observe_in(Program *p, Object *o, TxEntry *e);
+static inline void tx_observe(Program *p, Object *o, TxEntry *e) {
+  if (p->tx && !(e && (e->created || e->observed))) tx_observe_in(p, o, e);
+}
 bool tx_check_controller(Program *p, Object *o, TxEntry *e);
 void tx_abort(Runtime *rt, Program *p);
 bool rt_check_authority(Runtime *rt, Program *p, Object *o, TxEntry *e, const char *who);

@@ -69,8 +69,7 @@ TxEntry *tx_entry(Program *p, Object *o, TxEntry *e) {
   return e;
 }
 
-void tx_observe(Program *p, Object *o, TxEntry *e) {
-  if (!p->tx || (e && (e->created || e->observed))) return;
+void tx_observe_in(Program *p, Object *o, TxEntry *e) {
   e = tx_entry(p, o, e);
   e->observed = true;
   e->seen_version = o->version;
