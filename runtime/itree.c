@@ -391,8 +391,8 @@ static bool charge_metered(Runtime *rt, Program *p, int64_t cost) {
 }
 
 /* The AVM instruction [p]'s fiber stopped at: gas, then its handler (of
- * the table the safety flag picks).  Inlined into both of its users: it
- * runs for every AVM instruction. */
+ * the table own_vm picked for the safety flag).  Inlined into both of its
+ * users: it runs for every AVM instruction. */
 static inline __attribute__((always_inline)) HResult handle_vis(Runtime *rt, Program *p, Value *out) {
   Fiber *f = p->fiber;
   rt->avm_instructions++;
