@@ -1,6 +1,6 @@
 /* runtime/tracewriter.c — the thread that formats and writes a trace that
- * is not live.  The interpreter fills batches of entries (a copy of the
- * event each, some ten words) and hands each full batch over; the thread
+ * is not live.  The interpreter fills batches of records (an event each,
+ * in two to eight words: runtime.h) and hands each full batch over; the thread
  * turns them into text, in order, while the interpreter goes on.  Printing
  * an event costs several times more than recording it, and on a machine
  * with a second core that cost leaves the program's path.
@@ -16,17 +16,17 @@
  * a trace takes a bounded amount of memory however fast the program makes
  * events.
  *
- * The collector: the values the entries hold (messages, outputs) must
+ * The collector: the values the records hold (messages, outputs) must
  * stay alive until the thread has written them.  The batches are plain
  * memory, not the collector's (as its blocks they counted as live data,
  * and the heap was collected half as often again).  At each collection
- * push_pending hands the collector the values of the entries not yet
+ * push_pending hands the collector the values of the records not yet
  * written, those of the batches handed over and not done and those of
  * the batch being filled: their payload words only, copied out into one
- * range.  Nothing else in an entry needs marking (controllers are
- * symbols, which are never collected), and the thread often lags ten
- * batches behind: scanning whole entries doubled a collection's cost.
- * The interpreter overwrites an entry only once the thread has written it.
+ * range.  Nothing else in a record needs marking (controllers are
+ * symbols, which are never collected); scanning whole 64-byte entries
+ * made a collection twice as long when the thread lagged.  The
+ * interpreter overwrites a record only once the thread has written it.
  * The thread reads those values and nothing else of the heap, and never
  * allocates from the collector; values never change once made.  So the
  * thread needs no registration with the collector, and a collection need
