@@ -56,6 +56,10 @@
  * WRITER_IDLE_US. */
 #define WRITER_POLL_US 100
 #define WRITER_IDLE_US 20000
+/* Half the ring waiting: the interpreter wakes the thread (it may be in a
+ * long doze, as when a program's first events come after a pause), and
+ * goes on.  Only when all of it waits does it wait for the thread. */
+#define WAKE_AT (BATCHES / 2)
 
 typedef struct Batch {
   size_t n;                 /* words filled */
@@ -123,7 +127,7 @@ static bool doze(TraceWriter *w, long us) {
   until.tv_nsec %= 1000000000;
   pthread_mutex_lock(&w->lock);
   int r = 0;
-  while (!w->stopping && r != ETIMEDOUT && w->filled - w->done < BATCHES)
+  while (!w->stopping && r != ETIMEDOUT && w->filled - w->done < WAKE_AT)
     r = pthread_cond_timedwait(&w->wake, &w->lock, &until);
   bool go_on = !w->stopping || w->done != w->filled;
   pthread_mutex_unlock(&w->lock);
@@ -270,7 +274,13 @@ static void hand_over(TraceWriter *w, Trace *t) {
 void tracewriter_pass(TraceWriter *w, Trace *t) {
   hand_over(w, t);
   uint64_t filled = atomic_load_explicit(&w->filled, memory_order_relaxed);
-  if (filled - atomic_load(&w->done) == BATCHES) {
+  uint64_t waiting = filled - atomic_load(&w->done);
+  if (waiting == WAKE_AT) {  /* the thread may be in a long doze */
+    pthread_mutex_lock(&w->lock);
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+  }
+  if (waiting == BATCHES) {
     pthread_mutex_lock(&w->lock);
     atomic_store(&w->waiting, true);
     pthread_cond_signal(&w->wake);
