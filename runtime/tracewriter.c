@@ -11,10 +11,10 @@
  * a virtual machine, an interrupt to the other CPU, which per batch cost
  * the interpreter more than recording the batch's events.  The thread
  * looks for work instead, every WRITER_POLL_US while there is some and
- * less and less often while there is none.  Only when every batch waits
- * to be written does the interpreter wake the thread, and wait for it; so
- * a trace takes a bounded amount of memory however fast the program makes
- * events.
+ * less and less often while there is none.  When half the batches wait,
+ * the interpreter wakes the thread; when all of them do, it also waits
+ * for it, so a trace takes a bounded amount of memory however fast the
+ * program makes events.
  *
  * The collector: the values the records hold (messages, outputs) must
  * stay alive until the thread has written them.  The batches are plain
